@@ -1,0 +1,176 @@
+// Package config reads Linkbox's configuration: environment variables, each
+// of which is also a flag of "linkbox serve" (a flag wins over its variable).
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// Config is the whole configuration of one Linkbox process.
+type Config struct {
+	DatabaseURL      string
+	Listen           string
+	PublicURL        string
+	Secret           string // empty: generated on first start and kept in the store
+	SMSProvider      string
+	SMSWebhookURL    string
+	SMSWebhookSecret string
+	TwilioBaseURL    string
+	TwilioAccountSID string
+	TwilioAuthToken  string
+	TwilioFrom       string
+	RedisURL         string
+	TrustedProxies   []netip.Prefix
+	RateLimits       bool
+	LogFormat        string // "text" or "json"
+	LogLevel         slog.Level
+	JWTAlgorithm     string // "EdDSA" or "HS256"
+	HashConcurrency  int    // password hashes computed at once
+}
+
+// setting is one variable and its flag.
+type setting struct {
+	env, flag, def, usage string
+}
+
+var settings = []setting{
+	{"LINKBOX_DATABASE_URL", "database-url", "sqlite:linkbox.db", "sqlite:PATH or postgres://…"},
+	{"LINKBOX_LISTEN", "listen", ":8080", "listen address"},
+	{"LINKBOX_PUBLIC_URL", "public-url", "http://localhost:8080", "base of every URL handed out"},
+	{"LINKBOX_SECRET", "secret", "", "master secret (default: generated once and kept in the store)"},
+	{"LINKBOX_SMS_PROVIDER", "sms-provider", "console", "console, webhook or twilio"},
+	{"LINKBOX_SMS_WEBHOOK_URL", "sms-webhook-url", "", "webhook provider: where to POST messages"},
+	{"LINKBOX_SMS_WEBHOOK_SECRET", "sms-webhook-secret", "", "webhook provider: whsec_… signing secret"},
+	{"LINKBOX_TWILIO_BASE_URL", "twilio-base-url", "https://api.twilio.com", "twilio provider: API base URL"},
+	{"LINKBOX_TWILIO_ACCOUNT_SID", "twilio-account-sid", "", "twilio provider: account SID"},
+	{"LINKBOX_TWILIO_AUTH_TOKEN", "twilio-auth-token", "", "twilio provider: auth token"},
+	{"LINKBOX_TWILIO_FROM", "twilio-from", "", "twilio provider: sender number or MG… messaging service SID"},
+	{"LINKBOX_REDIS_URL", "redis-url", "", "Redis for rate limits shared across instances"},
+	{"LINKBOX_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed"},
+	{"LINKBOX_RATE_LIMITS", "rate-limits", "on", "on, or off to disable request-rate limits (load tests only)"},
+	{"LINKBOX_LOG_FORMAT", "log-format", "text", "text or json"},
+	{"LINKBOX_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
+	{"LINKBOX_JWT_ALG", "jwt-alg", "EdDSA", "access token signature: EdDSA or HS256"},
+	{"LINKBOX_HASH_CONCURRENCY", "hash-concurrency", "", "password hashes computed at once (default: number of CPUs)"},
+}
+
+// Raw holds the configuration as strings, keyed by variable name, before it
+// is parsed.
+type Raw map[string]string
+
+// FromEnv reads every setting from getenv, with its default where unset.
+func FromEnv(getenv func(string) string) Raw {
+	raw := Raw{}
+	for _, s := range settings {
+		raw[s.env] = s.def
+		if v := getenv(s.env); v != "" {
+			raw[s.env] = v
+		}
+	}
+	return raw
+}
+
+// BindFlags defines on fs a flag per setting, defaulting to raw's value, so
+// that parsing fs overrides raw.
+func (raw Raw) BindFlags(fs *flag.FlagSet) {
+	for _, s := range settings {
+		fs.Func(s.flag, s.usage+" ($"+s.env+")", func(v string) error {
+			raw[s.env] = v
+			return nil
+		})
+	}
+}
+
+// Parse checks and converts raw into a Config.
+func (raw Raw) Parse() (Config, error) {
+	c := Config{
+		DatabaseURL:      raw["LINKBOX_DATABASE_URL"],
+		Listen:           raw["LINKBOX_LISTEN"],
+		PublicURL:        strings.TrimRight(raw["LINKBOX_PUBLIC_URL"], "/"),
+		Secret:           raw["LINKBOX_SECRET"],
+		SMSProvider:      raw["LINKBOX_SMS_PROVIDER"],
+		SMSWebhookURL:    raw["LINKBOX_SMS_WEBHOOK_URL"],
+		SMSWebhookSecret: raw["LINKBOX_SMS_WEBHOOK_SECRET"],
+		TwilioBaseURL:    raw["LINKBOX_TWILIO_BASE_URL"],
+		TwilioAccountSID: raw["LINKBOX_TWILIO_ACCOUNT_SID"],
+		TwilioAuthToken:  raw["LINKBOX_TWILIO_AUTH_TOKEN"],
+		TwilioFrom:       raw["LINKBOX_TWILIO_FROM"],
+		RedisURL:         raw["LINKBOX_REDIS_URL"],
+		LogFormat:        raw["LINKBOX_LOG_FORMAT"],
+		JWTAlgorithm:     raw["LINKBOX_JWT_ALG"],
+		HashConcurrency:  runtime.GOMAXPROCS(0),
+	}
+	var errs []error
+	add := func(err error) { errs = append(errs, err) }
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add(fmt.Errorf("LINKBOX_PUBLIC_URL %q: want an absolute http(s) URL", c.PublicURL))
+	}
+	if c.Secret != "" && len(c.Secret) < 32 {
+		add(errors.New("LINKBOX_SECRET: want at least 32 characters"))
+	}
+	switch raw["LINKBOX_RATE_LIMITS"] {
+	case "on":
+		c.RateLimits = true
+	case "off":
+	default:
+		add(fmt.Errorf("LINKBOX_RATE_LIMITS %q: want on or off", raw["LINKBOX_RATE_LIMITS"]))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		add(fmt.Errorf("LINKBOX_LOG_FORMAT %q: want text or json", c.LogFormat))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(raw["LINKBOX_LOG_LEVEL"])); err != nil {
+		add(fmt.Errorf("LINKBOX_LOG_LEVEL: %w", err))
+	}
+	if c.JWTAlgorithm != "EdDSA" && c.JWTAlgorithm != "HS256" {
+		add(fmt.Errorf("LINKBOX_JWT_ALG %q: want EdDSA or HS256", c.JWTAlgorithm))
+	}
+	if v := raw["LINKBOX_HASH_CONCURRENCY"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			add(fmt.Errorf("LINKBOX_HASH_CONCURRENCY %q: want a positive integer", v))
+		}
+		c.HashConcurrency = n
+	}
+	proxies, err := parsePrefixes(raw["LINKBOX_TRUSTED_PROXIES"])
+	if err != nil {
+		add(err)
+	}
+	c.TrustedProxies = proxies
+	return c, errors.Join(errs...)
+}
+
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("LINKBOX_TRUSTED_PROXIES: %w", err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// Usage writes the table of variables, their flags and defaults.
+func Usage() string {
+	var b strings.Builder
+	for _, s := range settings {
+		fmt.Fprintf(&b, "  %-28s --%-20s %s", s.env, s.flag, s.usage)
+		if s.def != "" {
+			fmt.Fprintf(&b, " (default %q)", s.def)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

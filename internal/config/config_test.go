@@ -1,0 +1,60 @@
+package config
+
+import (
+	"flag"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := FromEnv(env(nil)).Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "sqlite:linkbox.db" || c.Listen != ":8080" || c.PublicURL != "http://localhost:8080" ||
+		c.SMSProvider != "console" || !c.RateLimits || c.LogLevel != slog.LevelInfo || c.JWTAlgorithm != "EdDSA" {
+		t.Errorf("defaults: got %+v", c)
+	}
+	if c.HashConcurrency < 1 {
+		t.Errorf("HashConcurrency = %d, want ≥ 1", c.HashConcurrency)
+	}
+}
+
+func TestFlagOverridesEnv(t *testing.T) {
+	raw := FromEnv(env(map[string]string{"LINKBOX_LISTEN": ":9000", "LINKBOX_RATE_LIMITS": "off"}))
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	raw.BindFlags(fs)
+	if err := fs.Parse([]string{"--listen", "127.0.0.1:0", "--trusted-proxies", "10.0.0.0/8, 192.168.1.1/32"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := raw.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:0" || c.RateLimits || len(c.TrustedProxies) != 2 {
+		t.Errorf("got Listen %q RateLimits %v proxies %v", c.Listen, c.RateLimits, c.TrustedProxies)
+	}
+}
+
+func TestBadValues(t *testing.T) {
+	for k, v := range map[string]string{
+		"LINKBOX_PUBLIC_URL":       "ftp://x",
+		"LINKBOX_SECRET":           "short",
+		"LINKBOX_RATE_LIMITS":      "maybe",
+		"LINKBOX_LOG_FORMAT":       "xml",
+		"LINKBOX_LOG_LEVEL":        "loud",
+		"LINKBOX_JWT_ALG":          "RS256",
+		"LINKBOX_HASH_CONCURRENCY": "0",
+		"LINKBOX_TRUSTED_PROXIES":  "not-a-cidr",
+	} {
+		_, err := FromEnv(env(map[string]string{k: v})).Parse()
+		if err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%q: got %v, want an error naming %s", k, v, err, k)
+		}
+	}
+}

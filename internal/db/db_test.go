@@ -1,0 +1,105 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/dbtest"
+)
+
+func open(t *testing.T, url string) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), url)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if err := d.Migrate(context.Background()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return d
+}
+
+func TestMigrateTwiceAndConcurrently(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		d := open(t, url)
+		var wg sync.WaitGroup
+		errc := make(chan error, 4)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				other, err := db.Open(context.Background(), url)
+				if err != nil {
+					errc <- err
+					return
+				}
+				defer other.Close()
+				errc <- other.Migrate(context.Background())
+			}()
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			if err != nil {
+				t.Fatalf("concurrent Migrate: %v", err)
+			}
+		}
+		var n int
+		if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n < 2 {
+			t.Fatalf("schema_migrations has %d rows, want every migration once", n)
+		}
+	})
+}
+
+func TestErrorsAndTransactions(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		d := open(t, url)
+		ctx := context.Background()
+		if _, err := d.Exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)`, "a", "1"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := d.Exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)`, "a", "2")
+		if !errors.Is(err, db.ErrConflict) {
+			t.Fatalf("duplicate key: got %v, want ErrConflict", err)
+		}
+		var v string
+		err = d.QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, "missing").Scan(&v)
+		if !errors.Is(err, db.ErrNotFound) {
+			t.Fatalf("missing row: got %v, want ErrNotFound", err)
+		}
+		boom := errors.New("boom")
+		err = d.InTx(ctx, func(tx *db.Tx) error {
+			if _, err := tx.Exec(ctx, `UPDATE settings SET value = ? WHERE key = ?`, "changed", "a"); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx: got %v, want boom", err)
+		}
+		if err := d.QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, "a").Scan(&v); err != nil || v != "1" {
+			t.Fatalf("after rollback: value %q, err %v; want 1", v, err)
+		}
+		err = d.InTx(ctx, func(tx *db.Tx) error {
+			return db.ExecOne(ctx, tx, `UPDATE settings SET value = ? WHERE key = ?`, "x", "missing")
+		})
+		if !errors.Is(err, db.ErrNotFound) {
+			t.Fatalf("ExecOne on no row: got %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestOpenRejectsUnknownURL(t *testing.T) {
+	for _, u := range []string{"", "mysql://x", "sqlite:"} {
+		if _, err := db.Open(context.Background(), u); err == nil {
+			t.Errorf("Open(%q) succeeded, want an error", u)
+		}
+	}
+}

@@ -1,0 +1,72 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// Tx is a transaction. Inside a transaction every query must go through the
+// Tx: on SQLite the writer pool has one connection, held by the transaction.
+type Tx struct {
+	tx *sql.Tx
+	db *DB
+}
+
+// InTx runs fn in a transaction, committing if fn returns nil and rolling
+// back otherwise. fn must not keep tx after it returns.
+func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("db: begin: %w", err)
+	}
+	if err := fn(&Tx{tx: sqlTx, db: d}); err != nil {
+		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("db: rollback: %w", rbErr))
+		}
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("db: commit: %w", mapErr(err))
+	}
+	return nil
+}
+
+// Dialect is the engine the transaction runs on.
+func (t *Tx) Dialect() Dialect { return t.db.Dialect }
+
+// QueryRow runs a query expected to return at most one row.
+func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *Row {
+	return &Row{t.tx.QueryRowContext(ctx, t.db.bind(query), args...)}
+}
+
+// Query runs a query.
+func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := t.tx.QueryContext(ctx, t.db.bind(query), args...)
+	return rows, mapErr(err)
+}
+
+// Exec runs one statement.
+func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := t.tx.ExecContext(ctx, t.db.bind(query), args...)
+	return res, mapErr(err)
+}
+
+// ExecOne runs a statement that must change exactly one row; ErrNotFound
+// otherwise. It is the check behind conditional updates ("… WHERE used_at IS
+// NULL") that must win a race or fail.
+func ExecOne(ctx context.Context, q Querier, query string, args ...any) error {
+	res, err := q.Exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("db: rows affected: %w", err)
+	}
+	if n != 1 {
+		return ErrNotFound
+	}
+	return nil
+}

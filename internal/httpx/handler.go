@@ -1,0 +1,48 @@
+package httpx
+
+import (
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/linkbox/linkbox/internal/errs"
+)
+
+// HandlerFunc is an HTTP handler that returns its error instead of writing it.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Render writes an error in one surface's shape, with the status given.
+type Render func(w http.ResponseWriter, status int, e *errs.Error)
+
+// Adapter turns HandlerFuncs into http.Handlers, writing their errors in one
+// surface's shape: each surface has one Adapter.
+type Adapter struct {
+	Log    *slog.Logger
+	Render Render
+}
+
+// H adapts h.
+func (a Adapter) H(h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.Error(w, r, err)
+		}
+	})
+}
+
+// Error writes err: internal errors are logged with everything and answered
+// with little; client errors are logged at debug level.
+func (a Adapter) Error(w http.ResponseWriter, r *http.Request, err error) {
+	e := errs.From(err)
+	status := Status(e.Kind)
+	if status >= 500 {
+		a.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	} else {
+		a.Log.DebugContext(r.Context(), "request rejected", "status", status, "code", e.Code, "err", err)
+	}
+	if e.Kind == errs.TooMany && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+	}
+	a.Render(w, status, e)
+}
