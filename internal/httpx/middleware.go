@@ -74,7 +74,9 @@ func WithClientIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ip := peerAddr(r.RemoteAddr)
 			if isTrusted(ip) {
-				hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+				// A proxy may add its own header line rather than extend the
+				// client's, so every line counts, in order.
+				hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 				for i := len(hops) - 1; i >= 0; i-- {
 					a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
 					if err != nil {
@@ -123,8 +125,9 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach Flush and deadlines.
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// WithAccessLog logs each request at Debug (Info for 5xx is left to the
-// error adapter), and recovers panics as 500s logged with their stack.
+// WithAccessLog logs each request at Info level (the error adapter adds the
+// cause of a 5xx at Error), and recovers panics as 500s logged with their
+// stack.
 func WithAccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -140,7 +143,7 @@ func WithAccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 						http.Error(sw, "Internal server error", http.StatusInternalServerError)
 					}
 				}
-				log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+				log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
 					"status", sw.status, "duration", time.Since(start), "ip", ClientIP(r).String())
 			}()
 			next.ServeHTTP(sw, r)
