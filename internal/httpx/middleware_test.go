@@ -171,7 +171,7 @@ func TestWithAccessLog(t *testing.T) {
 	})
 	rec := findRecord(t, recs, "request")
 	want := map[string]any{
-		"level": "DEBUG", "method": "GET", "path": "/boom", "status": 418.0,
+		"level": "INFO", "method": "GET", "path": "/boom", "status": 418.0,
 		"ip": "192.0.2.1", "request_id": w.Header().Get("X-Request-Id"),
 	}
 	for k, v := range want {
