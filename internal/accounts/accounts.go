@@ -1,0 +1,142 @@
+// Package accounts is the Accounts API (/v1/auth/*): phone sign-up with an
+// SMS code, password login, rotating refresh tokens, JWT access tokens signed
+// by keys kept in the store and published at /.well-known/jwks.json, and
+// password reset. Other surfaces authenticate requests through
+// Service.Authenticate; the hosted pages and the admin commands reuse the
+// exported Service methods without going through HTTP.
+package accounts
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/httpx"
+	"github.com/linkbox/linkbox/internal/ratelimit"
+	"github.com/linkbox/linkbox/internal/secrets"
+)
+
+// Lifetimes and caps of DESIGN.md's security baseline.
+const (
+	accessTTL       = time.Hour
+	refreshTTL      = 30 * 24 * time.Hour
+	codeTTL         = 10 * time.Minute
+	maxCodeAttempts = 5
+	smsCooldown     = time.Minute
+	smsPerWindow    = 5
+	smsWindow       = time.Hour
+	// verifiedTokens bounds the cache of verified access tokens: about
+	// 150 bytes each.
+	verifiedTokens = 20000
+)
+
+// The supported access token algorithms.
+const (
+	AlgEdDSA = "EdDSA"
+	AlgHS256 = "HS256"
+)
+
+// SMSQueue is the durable SMS outbox: Enqueue writes a message inside the
+// caller's transaction, Kick wakes the dispatcher once that has committed.
+type SMSQueue interface {
+	Enqueue(ctx context.Context, q db.Querier, to, body string) error
+	Kick()
+}
+
+// Config tunes a Service.
+type Config struct {
+	Issuer          string            // LINKBOX_PUBLIC_URL; the iss of access tokens
+	Algorithm       string            // AlgEdDSA (default) or AlgHS256
+	Hash            HashParams        // zero: DefaultHashParams()
+	HashConcurrency int               // password hashes computed at once; <= 0: GOMAXPROCS
+	Limiter         ratelimit.Limiter // per IP and per phone; nil: an in-memory limiter
+	Now             func() time.Time  // nil: time.Now
+}
+
+// Service is the accounts domain: users, codes, sessions and keys.
+type Service struct {
+	db      *db.DB
+	keys    *secrets.Keyring
+	smsq    SMSQueue
+	cfg     Config
+	log     *slog.Logger
+	hasher  *hasher
+	dummy   string // a hash no password matches, verified for unknown phones
+	signing *keyStore
+	parser  *jwt.Parser
+	// verified maps the SHA-256 of access tokens already verified to their
+	// subject.
+	verified *ttlCache[[sha256.Size]byte, string]
+	api      httpx.Adapter
+}
+
+// NewService returns a Service over d, loading the signing key of
+// cfg.Algorithm from the store or creating it on first start.
+func NewService(ctx context.Context, d *db.DB, keys *secrets.Keyring, smsq SMSQueue, cfg Config, log *slog.Logger) (*Service, error) {
+	cfg, err := withDefaults(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{db: d, keys: keys, smsq: smsq, cfg: cfg, log: log}
+	s.hasher = newHasher(cfg.Hash, cfg.HashConcurrency)
+	s.verified = newTTLCache[[sha256.Size]byte, string](verifiedTokens)
+	s.api = httpx.Adapter{Log: log, Render: renderError}
+	s.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{cfg.Algorithm}),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(cfg.Now),
+	)
+	if s.dummy, err = s.hasher.hash(ctx, randomPassword()); err != nil {
+		return nil, fmt.Errorf("accounts: dummy hash: %w", err)
+	}
+	s.signing = &keyStore{db: d, keys: keys, alg: cfg.Algorithm, now: cfg.Now}
+	if err := s.signing.init(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func withDefaults(cfg Config) (Config, error) {
+	if cfg.Issuer == "" {
+		return cfg, errors.New("accounts: an issuer (the public URL) is required")
+	}
+	switch cfg.Algorithm {
+	case "":
+		cfg.Algorithm = AlgEdDSA
+	case AlgEdDSA, AlgHS256:
+	default:
+		return cfg, fmt.Errorf("accounts: unsupported JWT algorithm %q: want %s or %s", cfg.Algorithm, AlgEdDSA, AlgHS256)
+	}
+	if cfg.Hash == (HashParams{}) {
+		cfg.Hash = DefaultHashParams()
+	}
+	if err := cfg.Hash.validate(); err != nil {
+		return cfg, err
+	}
+	if cfg.HashConcurrency <= 0 {
+		cfg.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = ratelimit.NewMemory(cfg.Now)
+	}
+	return cfg, nil
+}
+
+// now is the service clock, in the millisecond precision of the store.
+func (s *Service) now() time.Time {
+	return s.cfg.Now().Truncate(time.Millisecond)
+}

@@ -1,0 +1,249 @@
+package accounts
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/ids"
+)
+
+// refreshPrefix starts every refresh token, telling it apart from a JWT.
+const refreshPrefix = "rt_"
+
+// TokenPair is the seed's Token object.
+type TokenPair struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"` // always "bearer"
+	ExpiresIn    int    `json:"expires_in"` // seconds
+	RefreshToken string `json:"refresh_token"`
+}
+
+// IssueSession starts a session for the active account userID: a new
+// refresh token family and an access token.
+func (s *Service) IssueSession(ctx context.Context, userID string) (TokenPair, error) {
+	u, err := s.UserByID(ctx, userID)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	return s.issueSession(ctx, u)
+}
+
+func (s *Service) issueSession(ctx context.Context, u User) (TokenPair, error) {
+	if err := u.canLogIn(); err != nil {
+		return TokenPair{}, err
+	}
+	now := s.now()
+	refresh := s.newRefresh()
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		// Rotation leaves a row per refresh; a login sweeps the user's
+		// expired ones, so the table grows with users, not with time.
+		_, err := tx.Exec(ctx, `DELETE FROM refresh_tokens WHERE user_id = ? AND expires_at <= ?`, u.ID, now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		return insertRefresh(ctx, tx, refresh, u.ID, ids.New("fam_"), now)
+	})
+	if err != nil {
+		return TokenPair{}, err
+	}
+	return s.pair(ctx, u, refresh.token, now)
+}
+
+// pair completes a session's token object with a fresh access token.
+func (s *Service) pair(ctx context.Context, u User, refresh string, now time.Time) (TokenPair, error) {
+	access, err := s.signAccess(ctx, u, now)
+	if err != nil {
+		return TokenPair{}, err
+	}
+	return TokenPair{AccessToken: access, TokenType: "bearer", ExpiresIn: int(accessTTL / time.Second), RefreshToken: refresh}, nil
+}
+
+// newRefresh is a refresh token to store, made before the transaction so
+// that SQLite's only writer spends no time on randomness and hashing.
+type newRefresh struct{ id, token, hash string }
+
+func (s *Service) newRefresh() newRefresh {
+	token := ids.Token(refreshPrefix, 32)
+	return newRefresh{id: ids.New("rtk_"), token: token, hash: s.refreshHash(token)}
+}
+
+// insertRefresh stores t in family, only its keyed hash.
+func insertRefresh(ctx context.Context, tx *db.Tx, t newRefresh, userID, family string, now time.Time) error {
+	_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		t.id, family, userID, t.hash, now.UnixMilli(), now.Add(refreshTTL).UnixMilli())
+	if err != nil {
+		return fmt.Errorf("accounts: store refresh token: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) refreshHash(token string) string {
+	return s.keys.Hash("refresh-token", token)
+}
+
+// refreshRow is a stored refresh token.
+type refreshRow struct {
+	id, family, userID string
+	expiresAt          int64
+	used, revoked      bool
+}
+
+func findRefresh(ctx context.Context, q db.Querier, hash string) (refreshRow, error) {
+	var (
+		r             refreshRow
+		used, revoked sql.NullInt64
+	)
+	err := q.QueryRow(ctx, `SELECT id, family_id, user_id, expires_at, used_at, revoked_at
+		FROM refresh_tokens WHERE token_hash = ?`, hash).Scan(&r.id, &r.family, &r.userID, &r.expiresAt, &used, &revoked)
+	r.used, r.revoked = used.Valid, revoked.Valid
+	return r, err
+}
+
+// refreshUserQuery reads a refresh token and its user in one query: a
+// refresh is the hottest write path, and each read costs SQLite a read
+// transaction.
+var refreshUserQuery = `SELECT r.id, r.family_id, r.expires_at, r.used_at, r.revoked_at, u.` +
+	strings.ReplaceAll(userColumns, ", ", ", u.") +
+	` FROM refresh_tokens r JOIN users u ON u.id = r.user_id WHERE r.token_hash = ?`
+
+func findRefreshAndUser(ctx context.Context, q db.Querier, hash string) (refreshRow, User, error) {
+	var (
+		r             refreshRow
+		ur            userRow
+		used, revoked sql.NullInt64
+	)
+	dest := append([]any{&r.id, &r.family, &r.expiresAt, &used, &revoked}, ur.dest()...)
+	if err := q.QueryRow(ctx, refreshUserQuery, hash).Scan(dest...); err != nil {
+		return r, User{}, err
+	}
+	u := ur.user()
+	r.userID, r.used, r.revoked = u.ID, used.Valid, revoked.Valid
+	return r, u, nil
+}
+
+// Refresh rotates a refresh token: it is spent, and a new one of the same
+// family is returned with a new access token. Presenting a spent token
+// again — a replay, or the loser of two concurrent refreshes — revokes the
+// whole family: the server cannot tell the thief from the owner.
+func (s *Service) Refresh(ctx context.Context, token string) (TokenPair, User, error) {
+	if err := checkRefreshToken(token); err != nil {
+		return TokenPair{}, User{}, err
+	}
+	now := s.now()
+	// Token and user are read outside the transaction, which SQLite runs
+	// one at a time; the conditional update in spend settles any race with
+	// what was read.
+	r, u, err := findRefreshAndUser(ctx, s.db, s.refreshHash(token))
+	if err = s.usable(ctx, r, err, now); err != nil {
+		return TokenPair{}, User{}, err
+	}
+	if err := u.canLogIn(); err != nil {
+		return TokenPair{}, User{}, err
+	}
+	next := s.newRefresh()
+	var verdict error
+	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+		var txErr error
+		verdict, txErr = spend(ctx, tx, r, next, now)
+		return txErr
+	})
+	if err == nil {
+		err = verdict
+	}
+	if err != nil {
+		return TokenPair{}, User{}, err
+	}
+	pair, err := s.pair(ctx, u, next.token, now)
+	return pair, u, err
+}
+
+// usable judges the token r as read (err is the read's error); a spent
+// one has its family revoked.
+func (s *Service) usable(ctx context.Context, r refreshRow, err error, now time.Time) error {
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return errInvalidToken
+	case err != nil:
+		return err
+	case r.used:
+		err := s.db.InTx(ctx, func(tx *db.Tx) error { return revokeFamily(ctx, tx, r, now) })
+		return cmp.Or(err, error(errRefreshReused))
+	case r.revoked:
+		return errInvalidToken
+	case r.expiresAt <= now.UnixMilli():
+		return errTokenExpired
+	}
+	return nil
+}
+
+// spend marks r used and stores next, its successor. If r was spent or
+// revoked since it was read, the verdict says so, and a spent r's family is
+// revoked in tx, to be committed.
+func spend(ctx context.Context, tx *db.Tx, r refreshRow, next newRefresh, now time.Time) (verdict, err error) {
+	err = db.ExecOne(ctx, tx, `UPDATE refresh_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL`,
+		now.UnixMilli(), r.id)
+	if errors.Is(err, db.ErrNotFound) {
+		var used bool
+		err = tx.QueryRow(ctx, `SELECT used_at IS NOT NULL FROM refresh_tokens WHERE id = ?`, r.id).Scan(&used)
+		if errors.Is(err, db.ErrNotFound) || err == nil && !used {
+			return errInvalidToken, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return errRefreshReused, revokeFamily(ctx, tx, r, now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return nil, insertRefresh(ctx, tx, next, r.userID, r.family, now)
+}
+
+// Logout revokes the family of a refresh token: the session it belongs to
+// ends everywhere. Logging out twice is no error.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	if err := checkRefreshToken(token); err != nil {
+		return err
+	}
+	r, err := findRefresh(ctx, s.db, s.refreshHash(token))
+	if errors.Is(err, db.ErrNotFound) {
+		return errInvalidToken
+	}
+	if err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(tx *db.Tx) error { return revokeFamily(ctx, tx, r, s.now()) })
+}
+
+// revokeFamily revokes r and every token of its family.
+func revokeFamily(ctx context.Context, tx *db.Tx, r refreshRow, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = ?
+		WHERE user_id = ? AND family_id = ? AND revoked_at IS NULL`, now.UnixMilli(), r.userID, r.family)
+	return err
+}
+
+// revokeUser ends every session of a user.
+func revokeUser(ctx context.Context, tx *db.Tx, userID string, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`,
+		now.UnixMilli(), userID)
+	return err
+}
+
+// checkRefreshToken rejects what cannot be a refresh token before any
+// lookup.
+func checkRefreshToken(token string) error {
+	switch {
+	case token == "":
+		return missingField("refresh_token")
+	case len(token) > 128 || len(token) < len(refreshPrefix) || token[:len(refreshPrefix)] != refreshPrefix:
+		return errInvalidToken
+	}
+	return nil
+}

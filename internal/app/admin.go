@@ -1,0 +1,109 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"text/tabwriter"
+	"time"
+
+	"github.com/linkbox/linkbox/internal/accounts"
+	"github.com/linkbox/linkbox/internal/config"
+)
+
+// admin opens the services for a one-shot command; logs go to stderr at
+// warning level so the command's own output stays readable.
+func admin(ctx context.Context, raw config.Raw, stderr io.Writer) (*Server, error) {
+	cfg, err := raw.Parse()
+	if err != nil {
+		return nil, err
+	}
+	cfg.LogLevel = max(cfg.LogLevel, slog.LevelWarn)
+	return New(ctx, cfg, newLogger(cfg, stderr), Options{})
+}
+
+// printResult writes v as one JSON object, or as a two-column table.
+func printResult(w io.Writer, asJSON bool, v any, rows [][2]string) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(v)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
+	}
+	return tw.Flush()
+}
+
+func userRows(u accounts.User) [][2]string {
+	return [][2]string{
+		{"id", u.ID}, {"phone", u.Phone}, {"name", u.FirstName + " " + u.LastName}, {"email", u.Email},
+		{"username", u.Username}, {"role", u.Role}, {"status", u.Status}, {"created_at", u.CreatedAt.UTC().Format(time.RFC3339)},
+	}
+}
+
+func usersCreate(ctx context.Context, raw config.Raw, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
+	var nu accounts.NewUser
+	fs.StringVar(&nu.Phone, "phone", "", "phone number, E.164 (required)")
+	fs.StringVar(&nu.Password, "password", "", "password, 8-128 characters (required)")
+	fs.StringVar(&nu.FirstName, "first-name", "", "first name (required)")
+	fs.StringVar(&nu.LastName, "last-name", "", "last name (required)")
+	fs.StringVar(&nu.Email, "email", "", "email address (required)")
+	fs.StringVar(&nu.Username, "username", "", "username (optional)")
+	fs.StringVar(&nu.Role, "role", "user", "user, agent or admin")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	srv, err := admin(ctx, raw, stderr)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	u, err := srv.Accounts.CreateUser(ctx, nu)
+	if err != nil {
+		return err
+	}
+	return printResult(stdout, *asJSON, accounts.FullUser(u), userRows(u))
+}
+
+func usersSetStatus(ctx context.Context, raw config.Raw, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("users set-status", flag.ContinueOnError)
+	phone := fs.String("phone", "", "phone number, E.164 (required)")
+	status := fs.String("status", "", "active, blocked or suspended (required)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	srv, err := admin(ctx, raw, stderr)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	u, err := srv.Accounts.SetStatus(ctx, *phone, *status)
+	if err != nil {
+		return err
+	}
+	return printResult(stdout, *asJSON, accounts.FullUser(u), userRows(u))
+}
+
+func keysRotate(ctx context.Context, raw config.Raw, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	srv, err := admin(ctx, raw, stderr)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	kid, err := srv.Accounts.RotateKey(ctx)
+	if err != nil {
+		return err
+	}
+	return printResult(stdout, *asJSON, map[string]string{"kid": kid}, [][2]string{{"kid", kid}})
+}

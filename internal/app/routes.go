@@ -1,0 +1,38 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/linkbox/linkbox/internal/config"
+	"github.com/linkbox/linkbox/internal/httpx"
+)
+
+// routes assembles every surface on one mux, behind the shared middleware.
+func (s *Server) routes(cfg config.Config) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	s.Accounts.Routes(mux)
+
+	var h http.Handler = mux
+	h = httpx.WithAccessLog(s.log)(h)
+	h = httpx.WithClientIP(cfg.TrustedProxies)(h)
+	return httpx.WithRequestID(h)
+}
+
+// ready answers 200 when the store answers, so a load balancer only sends
+// traffic to instances that can serve it.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.db.Ping(ctx); err != nil {
+		s.log.ErrorContext(ctx, "readiness check failed", "err", err)
+		httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
