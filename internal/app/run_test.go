@@ -141,7 +141,6 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
-
 func TestMigrateAndBadCommands(t *testing.T) {
 	vars := map[string]string{"LINKBOX_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "m.db")}
 	var stderr strings.Builder
