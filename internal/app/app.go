@@ -24,6 +24,10 @@ Commands:
   users create          create an account: --phone --password --first-name --last-name --email [--username] [--role user|agent|admin] [--json]
   users set-status      --phone E164 --status active|blocked|suspended [--json]
   keys rotate           start signing access tokens with a new key [--json]
+  apps create           --name NAME --return-url URL [--return-url URL ...] [--otp-ttl 5m] [--json]
+  apps list             [--json]
+  apps rotate-key ID    new API key; the old one keeps working for 24 h [--json]
+  apps delete ID
 
 Configuration (environment variables; each is also a flag of serve):
 `
@@ -46,6 +50,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return usersSetStatus(ctx, raw, rest, stdout, stderr)
 	case "keys rotate":
 		return keysRotate(ctx, raw, rest, stdout, stderr)
+	case "apps create":
+		return appsCreate(ctx, raw, rest, stdout, stderr)
+	case "apps list":
+		return appsList(ctx, raw, rest, stdout, stderr)
+	case "apps rotate-key":
+		return appsRotateKey(ctx, raw, rest, stdout, stderr)
+	case "apps delete":
+		return appsDelete(ctx, raw, rest, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage+config.Usage())
 		return nil
@@ -60,7 +72,7 @@ func command(args []string) (string, []string) {
 		return "serve", args
 	}
 	switch args[0] {
-	case "users", "keys":
+	case "users", "keys", "apps":
 		if len(args) < 2 {
 			return args[0], nil
 		}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/config"
 	"github.com/linkbox/linkbox/internal/httpx"
 )
@@ -17,6 +18,8 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	s.Accounts.Routes(mux)
+	s.Connect.Routes(mux)
+	s.Inbox.Routes(mux, bearer{s.Accounts})
 
 	var h http.Handler = mux
 	h = httpx.WithAccessLog(s.log)(h)
@@ -35,4 +38,13 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// bearer lets the inbox accept the Accounts API's access tokens.
+type bearer struct{ acc *accounts.Service }
+
+// UserID implements inbox.Authenticator.
+func (b bearer) UserID(r *http.Request) (string, error) {
+	p, err := b.acc.Authenticate(r)
+	return p.UserID, err
 }

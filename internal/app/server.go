@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,8 +15,11 @@ import (
 
 	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/config"
+	"github.com/linkbox/linkbox/internal/connect"
 	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/inbox"
 	"github.com/linkbox/linkbox/internal/ratelimit"
+	"github.com/linkbox/linkbox/internal/realtime"
 	"github.com/linkbox/linkbox/internal/secrets"
 	"github.com/linkbox/linkbox/internal/sms"
 )
@@ -28,12 +33,15 @@ type Options struct {
 // Server is one Linkbox process's services over one store.
 type Server struct {
 	Accounts *accounts.Service
+	Connect  *connect.Service
+	Inbox    *inbox.Service
 
 	log     *slog.Logger
 	db      *db.DB
 	outbox  *sms.Outbox
 	limiter ratelimit.Limiter
 	redis   *redis.Client
+	broker  realtime.Broker
 	handler http.Handler
 
 	cancel context.CancelFunc
@@ -92,8 +100,25 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 	if err != nil {
 		return err
 	}
+	if s.broker, err = newBroker(ctx, s.db, cfg.DatabaseURL, s.log); err != nil {
+		return err
+	}
+	s.Inbox = inbox.NewService(s.db, keys, s.broker, s.log, opt.Now)
+	s.Connect, err = connect.NewService(s.db, keys, s.Inbox, s.limiter, connect.Config{PublicURL: cfg.PublicURL, Now: opt.Now}, s.log)
+	if err != nil {
+		return err
+	}
 	s.handler = s.routes(cfg)
 	return nil
+}
+
+// newBroker carries live events within this process on SQLite and, through
+// LISTEN/NOTIFY, across every instance sharing a PostgreSQL store.
+func newBroker(ctx context.Context, d *db.DB, databaseURL string, log *slog.Logger) (realtime.Broker, error) {
+	if d.Dialect == db.Postgres {
+		return realtime.NewPostgres(ctx, databaseURL, log, realtime.WithChannel(notifyChannel(databaseURL)), realtime.WithBuffer(16))
+	}
+	return realtime.NewMemory(realtime.WithBuffer(16)), nil
 }
 
 func smsConfig(cfg config.Config) sms.Config {
@@ -140,6 +165,9 @@ func (s *Server) closeStores() error {
 	if s.redis != nil {
 		err = s.redis.Close()
 	}
+	if c, ok := s.broker.(interface{ Close() }); ok {
+		c.Close()
+	}
 	return errors.Join(err, s.db.Close())
 }
 
@@ -157,4 +185,27 @@ func loadKeyring(ctx context.Context, d *db.DB, secret string, log *slog.Logger)
 		log.Warn("LINKBOX_SECRET is not set: using the secret generated in the store; anyone with a copy of the store has it")
 	}
 	return secrets.New([]byte(secret))
+}
+
+// notifyChannel names the LISTEN/NOTIFY channel: notifications are shared by
+// a whole database, so deployments kept apart by search_path (as the tests
+// are) get a channel each.
+func notifyChannel(databaseURL string) string {
+	name := realtime.DefaultChannel
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return name
+	}
+	for _, r := range strings.ToLower(u.Query().Get("search_path")) {
+		if len(name) >= 63 {
+			break
+		}
+		if r == '_' || ('a' <= r && r <= 'z') || ('0' <= r && r <= '9') {
+			if name == realtime.DefaultChannel {
+				name += "_"
+			}
+			name += string(r)
+		}
+	}
+	return name
 }

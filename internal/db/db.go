@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -50,6 +52,10 @@ type DB struct {
 	// never block the writer nor each other.
 	read  *sql.DB
 	binds sync.Map // query -> query rewritten for the dialect
+	// stmts caches prepared statements for SQLite, whose driver would
+	// otherwise parse and plan every statement on every call (a quarter of
+	// the CPU of a short transaction). pgx caches them by itself.
+	stmts *stmtCache
 }
 
 // Open connects to the store named by rawURL: "sqlite:PATH" or
@@ -109,7 +115,7 @@ func openSQLite(path string) (*DB, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
-	return &DB{Dialect: SQLite, write: write, read: read}, nil
+	return &DB{Dialect: SQLite, write: write, read: read, stmts: &stmtCache{}}, nil
 }
 
 func openPostgres(dsn string) (*DB, error) {
@@ -134,6 +140,7 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // Close closes every connection.
 func (d *DB) Close() error {
+	d.stmts.close()
 	err := d.write.Close()
 	if d.read != d.write {
 		err = errors.Join(err, d.read.Close())
@@ -164,6 +171,76 @@ func (d *DB) bind(query string) string {
 	return b.String()
 }
 
+// stmtCache holds prepared statements per pool and query. Only statements
+// with arguments are cached: the queries of the code, a bounded set, while
+// argument-less text such as a migration may hold several statements, which
+// a prepared statement cannot.
+type stmtCache struct {
+	m         sync.Map // stmtKey -> *sql.Stmt
+	n         atomic.Int32
+	preparing sync.Map // stmtKey -> true, once a background prepare started
+}
+
+type stmtKey struct {
+	pool  *sql.DB
+	query string
+}
+
+// maxStmts bounds the cache should a caller build queries dynamically.
+const maxStmts = 512
+
+// get returns the prepared statement for query on pool, preparing it on a
+// miss, or nil to run the query unprepared (no cache, no arguments, cache
+// full, or prepare failed — then the plain call reports the error).
+func (c *stmtCache) get(ctx context.Context, pool *sql.DB, query string, args []any) *sql.Stmt {
+	if st := c.cached(pool, query, args); st != nil || c == nil || len(args) == 0 || c.n.Load() >= maxStmts {
+		return st
+	}
+	st, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := c.m.LoadOrStore(stmtKey{pool, query}, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt)
+	}
+	c.n.Add(1)
+	return st
+}
+
+// cached returns the prepared statement for query on pool if there is one.
+// On a miss it has the statement prepared in the background once the pool has
+// a free connection: inside a transaction the writer's only connection is
+// taken, and waiting for it here would deadlock.
+func (c *stmtCache) cached(pool *sql.DB, query string, args []any) *sql.Stmt {
+	if c == nil || len(args) == 0 {
+		return nil
+	}
+	k := stmtKey{pool, query}
+	if st, ok := c.m.Load(k); ok {
+		return st.(*sql.Stmt)
+	}
+	if _, busy := c.preparing.LoadOrStore(k, true); !busy && c.n.Load() < maxStmts {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			c.get(ctx, pool, query, args)
+		}()
+	}
+	return nil
+}
+
+// close closes every cached statement.
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.m.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
+}
+
 // Querier runs queries; both *DB and *Tx are Queriers, so helpers can serve
 // inside and outside transactions.
 type Querier interface {
@@ -185,17 +262,28 @@ func (r *Row) Scan(dest ...any) error { return mapErr(r.row.Scan(dest...)) }
 
 // QueryRow runs a query expected to return at most one row, on the read pool.
 func (d *DB) QueryRow(ctx context.Context, query string, args ...any) *Row {
+	if st := d.stmts.get(ctx, d.read, query, args); st != nil {
+		return &Row{st.QueryRowContext(ctx, args...)}
+	}
 	return &Row{d.read.QueryRowContext(ctx, d.bind(query), args...)}
 }
 
 // Query runs a query on the read pool.
 func (d *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := d.stmts.get(ctx, d.read, query, args); st != nil {
+		rows, err := st.QueryContext(ctx, args...)
+		return rows, mapErr(err)
+	}
 	rows, err := d.read.QueryContext(ctx, d.bind(query), args...)
 	return rows, mapErr(err)
 }
 
 // Exec runs one statement on the write pool, as its own transaction.
 func (d *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := d.stmts.get(ctx, d.write, query, args); st != nil {
+		res, err := st.ExecContext(ctx, args...)
+		return res, mapErr(err)
+	}
 	res, err := d.write.ExecContext(ctx, d.bind(query), args...)
 	return res, mapErr(err)
 }

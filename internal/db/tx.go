@@ -36,19 +36,41 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 // Dialect is the engine the transaction runs on.
 func (t *Tx) Dialect() Dialect { return t.db.Dialect }
 
+// stmt returns the cached statement for query bound to the transaction, or
+// nil to run it unprepared. On SQLite the writer pool has one connection, so
+// the statement prepared on the pool is reused as is. It never prepares on
+// the pool itself: the transaction holds the pool's only connection.
+func (t *Tx) stmt(ctx context.Context, query string, args []any) *sql.Stmt {
+	if st := t.db.stmts.cached(t.db.write, query, args); st != nil {
+		return t.tx.StmtContext(ctx, st)
+	}
+	return nil
+}
+
 // QueryRow runs a query expected to return at most one row.
 func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *Row {
+	if st := t.stmt(ctx, query, args); st != nil {
+		return &Row{st.QueryRowContext(ctx, args...)}
+	}
 	return &Row{t.tx.QueryRowContext(ctx, t.db.bind(query), args...)}
 }
 
 // Query runs a query.
 func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query, args); st != nil {
+		rows, err := st.QueryContext(ctx, args...)
+		return rows, mapErr(err)
+	}
 	rows, err := t.tx.QueryContext(ctx, t.db.bind(query), args...)
 	return rows, mapErr(err)
 }
 
 // Exec runs one statement.
 func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query, args); st != nil {
+		res, err := st.ExecContext(ctx, args...)
+		return res, mapErr(err)
+	}
 	res, err := t.tx.ExecContext(ctx, t.db.bind(query), args...)
 	return res, mapErr(err)
 }

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+)
+
+// errExhausted ends a worker whose supply of prepared work ran out.
+var errExhausted = errors.New("prepared work exhausted")
+
+// sample is what one timed phase against one server measured.
+type sample struct {
+	lat      []time.Duration // of the successful operations
+	failed   int
+	firstErr error
+	elapsed  time.Duration
+}
+
+func (s *sample) add(o sample) {
+	s.lat = append(s.lat, o.lat...)
+	s.failed += o.failed
+	s.elapsed += o.elapsed
+	if s.firstErr == nil {
+		s.firstErr = o.firstErr
+	}
+}
+
+// recorder collects latencies from many goroutines.
+type recorder struct {
+	mu sync.Mutex
+	s  sample
+}
+
+func (r *recorder) ok(d time.Duration) {
+	r.mu.Lock()
+	r.s.lat = append(r.s.lat, d)
+	r.mu.Unlock()
+}
+
+func (r *recorder) fail(err error) {
+	r.mu.Lock()
+	r.s.failed++
+	if r.s.firstErr == nil {
+		r.s.firstErr = err
+	}
+	r.mu.Unlock()
+}
+
+// closedLoop runs op on workers goroutines, each starting a new operation as
+// soon as its last one ends, until d has passed, ctx ends or op reports
+// errExhausted. Operations under way at the deadline finish and count.
+func closedLoop(ctx context.Context, workers int, d time.Duration, op func(ctx context.Context, worker int) error) sample {
+	var rec recorder
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(d)
+	for w := range workers {
+		wg.Go(func() {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				t := time.Now()
+				err := op(ctx, w)
+				switch {
+				case errors.Is(err, errExhausted):
+					return
+				case err != nil && ctx.Err() == nil:
+					rec.fail(err)
+				case err == nil:
+					rec.ok(time.Since(t))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	rec.s.elapsed = time.Since(start)
+	return rec.s
+}
+
+// stats summarise a server's samples in a scenario.
+type stats struct {
+	Ops       int     `json:"ops"`
+	Failed    int     `json:"failed"`
+	OpsPerSec float64 `json:"ops_per_sec"`
+	P50Ms     float64 `json:"p50_ms"`
+	P99Ms     float64 `json:"p99_ms"`
+	FirstErr  string  `json:"first_error,omitempty"`
+}
+
+func summarize(s sample) stats {
+	slices.Sort(s.lat)
+	st := stats{
+		Ops:    len(s.lat),
+		Failed: s.failed,
+		P50Ms:  ms(percentile(s.lat, 50)),
+		P99Ms:  ms(percentile(s.lat, 99)),
+	}
+	if s.elapsed > 0 {
+		st.OpsPerSec = float64(len(s.lat)) / s.elapsed.Seconds()
+	}
+	if s.firstErr != nil {
+		st.FirstErr = s.firstErr.Error()
+	}
+	return st
+}
+
+// percentile returns the nearest-rank p-th percentile of sorted, 0 for none.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// target is one server under test.
+type target struct {
+	name   string // "linkbox" or "bare"
+	base   string // http://127.0.0.1:port
+	pid    int    // 0 when unknown (--url without --pid)
+	client *http.Client
+}
+
+func newTarget(name, base string, pid, conns int) *target {
+	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, DisableCompression: true}
+	return &target{name: name, base: base, pid: pid, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+}
+
+// do sends a request and returns the body of a 200 answer; any other status
+// is an error quoting the body.
+func (t *target) do(ctx context.Context, method, path string, body []byte, header http.Header) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, t.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header = header.Clone() // shared by the workers; the client may add to it
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read: %w", method, path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s %s: %s: %.200s", method, path, resp.Status, b)
+	}
+	return b, nil
+}
+
+// expect is an op's check of a 200 answer.
+func expect(b []byte, err error, want string) error {
+	if err != nil {
+		return err
+	}
+	if !bytes.Contains(b, []byte(want)) {
+		return fmt.Errorf("answer %.200q lacks %q", b, want)
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Scenario names, in the order they run by default.
+const (
+	scLinkStatus = "link-status"
+	scOTPSend    = "otp-send"
+	scOTPVerify  = "otp-verify"
+	scNotifySSE  = "notify-sse"
+	scSSEIdle    = "sse-idle"
+)
+
+var allScenarios = []string{scLinkStatus, scOTPSend, scOTPVerify, scNotifySSE, scSSEIdle}
+
+// options are the command line's settings.
+type options struct {
+	url         string // Linkbox to drive; "" starts one
+	databaseURL string // with url: its store, for the setup
+	pid         int    // with url: its process, for resident memory
+	duration    time.Duration
+	hold        time.Duration
+	concurrency int
+	subscribers int
+	idle        int
+	rate        int
+	json        bool
+	scenarios   []string
+	profile     string // hidden: write Linkbox's CPU profile here
+}
+
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	var o options
+	var scenarios string
+	fs := flag.NewFlagSet("linkbox-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.url, "url", "", "Linkbox base URL to drive (default: start one on a temporary SQLite store)")
+	fs.StringVar(&o.databaseURL, "database-url", "", "with --url: that server's LINKBOX_DATABASE_URL, where the setup creates its app, users and links")
+	fs.IntVar(&o.pid, "pid", 0, "with --url: that server's process id, for sse-idle's resident memory")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "time per scenario and server")
+	fs.DurationVar(&o.hold, "hold", 10*time.Second, "sse-idle: how long the connections are held before counting drops")
+	fs.IntVar(&o.concurrency, "concurrency", 32, "closed-loop clients of the request scenarios")
+	fs.IntVar(&o.subscribers, "subscribers", 1000, "notify-sse: SSE subscribers, one per user (also the number of users)")
+	fs.IntVar(&o.idle, "idle", 10000, "sse-idle: SSE connections held")
+	fs.IntVar(&o.rate, "rate", 200, "notify-sse: notifications sent per second")
+	fs.BoolVar(&o.json, "json", false, "print the results as JSON")
+	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run")
+	fs.StringVar(&o.profile, "profile", "", "") // hidden: Linkbox CPU profile file
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	o.scenarios = strings.Split(scenarios, ",")
+	return o, o.validate()
+}
+
+func (o options) validate() error {
+	var errs []error
+	for _, s := range o.scenarios {
+		if !slices.Contains(allScenarios, s) {
+			errs = append(errs, fmt.Errorf("--scenarios: unknown %q (want some of %s)", s, strings.Join(allScenarios, ",")))
+		}
+	}
+	if o.url != "" && o.databaseURL == "" {
+		errs = append(errs, errors.New("--url needs --database-url: the setup writes its app, users and links to the server's store"))
+	}
+	if o.url != "" && o.profile != "" {
+		errs = append(errs, errors.New("--profile works only on the server the tool starts"))
+	}
+	if o.duration <= 0 || o.hold <= 0 {
+		errs = append(errs, errors.New("--duration and --hold must be positive"))
+	}
+	if o.concurrency < 1 || o.subscribers < 1 || o.idle < 1 || o.rate < 1 {
+		errs = append(errs, errors.New("--concurrency, --subscribers, --idle and --rate must be at least 1"))
+	}
+	return errors.Join(errs...)
+}

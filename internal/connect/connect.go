@@ -1,0 +1,114 @@
+// Package connect is the Connect API (/api/link-account*, /api/otp*,
+// /api/notification): third-party apps, authenticated by X-Api-Key, link
+// their own user ids to Linkbox accounts through the hosted linking page, then
+// send those users one-time codes and notifications, delivered to their
+// inbox. The hosted pages and the admin commands use the exported Service
+// methods without going through HTTP.
+//
+// The answer to a linked /api/link-account reads the account's email, phone
+// and username straight from the users table, in the same query that finds the
+// link: it is the hot path, and one join beats a lookup through an accounts
+// interface plus a second round trip. It is connect's only read of another
+// domain's table, and it only reads.
+package connect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/httpx"
+	"github.com/linkbox/linkbox/internal/inbox"
+	"github.com/linkbox/linkbox/internal/ratelimit"
+	"github.com/linkbox/linkbox/internal/secrets"
+)
+
+// Lifetimes, caps and limits of the Connect surface.
+const (
+	linkTokenTTL   = 15 * time.Minute
+	defaultOTPTTL  = 5 * time.Minute
+	minOTPTTL      = 30 * time.Second
+	maxOTPTTL      = time.Hour
+	maxOTPAttempts = 5
+	rotatedKeyTTL  = 24 * time.Hour
+	// deadRowTTL is how long used or expired link tokens and OTPs are kept,
+	// so that they are reported as used or expired rather than unknown.
+	deadRowTTL = 24 * time.Hour
+)
+
+// Request rate limits. The key limit is shared by every key of an app, so a
+// rotation, during which two keys work, does not double it.
+var (
+	keyLimit = ratelimit.Limit{Events: 200, Per: 2 * time.Second} // 100/s, burst 200
+	otpLimit = ratelimit.Limit{Events: 10, Per: time.Minute}      // OTP sends per (app, user_id)
+)
+
+// Inbox delivers messages to accounts: Add and EraseCode run inside the
+// caller's transaction, Published announces the change once it has committed.
+// *inbox.Service implements it.
+type Inbox interface {
+	Add(ctx context.Context, q db.Querier, m inbox.NewMessage) (id string, err error)
+	EraseCode(ctx context.Context, q db.Querier, messageID string) error
+	Published(ctx context.Context, userID string)
+}
+
+var _ Inbox = (*inbox.Service)(nil)
+
+// Config tunes a Service.
+type Config struct {
+	PublicURL string           // LINKBOX_PUBLIC_URL: the base of the linking URLs handed out
+	Now       func() time.Time // nil: time.Now
+}
+
+// Service is the Connect domain: apps and their keys, links, OTPs and
+// notifications.
+type Service struct {
+	db      *db.DB
+	keys    *secrets.Keyring
+	inbox   Inbox
+	limiter ratelimit.Limiter
+	cfg     Config
+	log     *slog.Logger
+	cache   *keyCache
+	api     httpx.Adapter
+}
+
+// NewService returns a Service over d. limiter enforces the request rate
+// limits (ratelimit.Unlimited{} when LINKBOX_RATE_LIMITS=off); the OTP attempt
+// cap is kept in the store and always applies.
+func NewService(d *db.DB, keys *secrets.Keyring, ib Inbox, limiter ratelimit.Limiter, cfg Config, log *slog.Logger) (*Service, error) {
+	base, err := url.Parse(cfg.PublicURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("connect: public URL %q: want http(s)://host[/path]", cfg.PublicURL)
+	}
+	if d == nil || keys == nil || ib == nil || limiter == nil || log == nil {
+		return nil, errors.New("connect: store, keyring, inbox, limiter and logger are required")
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{
+		db: d, keys: keys, inbox: ib, limiter: limiter, cfg: cfg, log: log,
+		cache: newKeyCache(keyCacheTTL, keyCacheSize),
+		api:   httpx.Adapter{Log: log, Render: renderError},
+	}, nil
+}
+
+// now is the service clock, in the millisecond precision of the store.
+func (s *Service) now() time.Time {
+	return s.cfg.Now().Truncate(time.Millisecond)
+}
+
+// published tells the inbox that each user's messages changed; it runs after
+// commit.
+func (s *Service) published(ctx context.Context, userIDs []string) {
+	for _, id := range userIDs {
+		s.inbox.Published(ctx, id)
+	}
+}

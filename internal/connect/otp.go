@@ -1,0 +1,218 @@
+package connect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/ids"
+	"github.com/linkbox/linkbox/internal/inbox"
+	"github.com/linkbox/linkbox/internal/secrets"
+)
+
+// handleSendOTP is POST /api/otp.
+func (s *Service) handleSendOTP(w http.ResponseWriter, r *http.Request, app App) error {
+	b, err := decode(w, r)
+	if err != nil {
+		return err
+	}
+	q, err := b.sendOTP()
+	if err != nil {
+		return err
+	}
+	if err := s.take(w, r, "connect:otp:"+app.ID+"\x00"+q.UserID, otpLimit); err != nil {
+		return err
+	}
+	if err := s.sendOTP(r.Context(), app, q, ids.Digits(6)); err != nil {
+		return err
+	}
+	writeSuccess(w)
+	return nil
+}
+
+// sendOTP makes code the one live OTP of (app, user_id, reference) and puts it
+// in the linked account's inbox, in one transaction: the OTP it replaces dies
+// and its code leaves the inbox. Only the code's keyed hash is stored.
+func (s *Service) sendOTP(ctx context.Context, app App, q sendOTPRequest, code string) error {
+	now := s.now()
+	var changed []string
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		userID, err := linkedUser(ctx, tx, app.ID, q.UserID)
+		if err != nil {
+			return err
+		}
+		// The replaced OTP, and the pair's OTPs dead for over a day.
+		changed, err = s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id = ? AND (reference = ? OR expires_at <= ?)`,
+			app.ID, q.UserID, q.Reference, now.Add(-deadRowTTL).UnixMilli())
+		if err != nil {
+			return err
+		}
+		expires := now.Add(app.OTPTTL)
+		msgID, err := s.inbox.Add(ctx, tx, inbox.NewMessage{
+			UserID: userID, AppID: app.ID, AppName: app.Name, Type: inbox.TypeOTP,
+			Message: q.Message, Code: code, Reference: q.Reference, ExpiresAt: expires,
+		})
+		if err != nil {
+			return err
+		}
+		changed = appendUnique(changed, userID)
+		_, err = tx.Exec(ctx, `INSERT INTO otps
+			(app_id, external_user_id, reference, user_id, code_hash, message_id, attempts, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+			app.ID, q.UserID, q.Reference, userID, s.otpHash(app.ID, q.UserID, q.Reference, code), msgID,
+			now.UnixMilli(), expires.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("connect: send OTP: %w", err)
+	}
+	s.published(ctx, changed)
+	return nil
+}
+
+// otpHash binds a code to its app, user and reference, so a stored hash
+// matches no code sent for anything else.
+func (s *Service) otpHash(appID, extID, reference, code string) string {
+	return s.keys.Hash("otp", appID+"\x00"+extID+"\x00"+reference+"\x00"+code)
+}
+
+// handleVerifyOTP is POST /api/otp/verify.
+func (s *Service) handleVerifyOTP(w http.ResponseWriter, r *http.Request, app App) error {
+	b, err := decode(w, r)
+	if err != nil {
+		return err
+	}
+	q, err := b.verifyOTP()
+	if err != nil {
+		return err
+	}
+	if err := s.verifyOTP(r.Context(), app.ID, q); err != nil {
+		return err
+	}
+	writeSuccess(w)
+	return nil
+}
+
+// verifyOTP spends one try on the OTP of (app, user_id, reference). The
+// verdict (nil: the code matched) is returned after the transaction commits,
+// so that a wrong try stays counted.
+func (s *Service) verifyOTP(ctx context.Context, appID string, q verifyOTPRequest) error {
+	now := s.now()
+	var (
+		verdict error
+		changed []string
+	)
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		var err error
+		verdict, changed, err = s.tryOTP(ctx, tx, appID, q, now)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("connect: verify OTP: %w", err)
+	}
+	s.published(ctx, changed)
+	return verdict
+}
+
+// tryOTP counts the try before comparing, with a conditional update that
+// takes the row's lock, so that concurrent guesses cannot share one try. A
+// match deletes the OTP; the last allowed wrong try kills it. Either way its
+// code leaves the inbox, and changed names the account. An OTP exists only
+// while its pair is linked (unlink, relink and app deletion drop OTPs), so
+// the link is looked up only when there is none.
+func (s *Service) tryOTP(ctx context.Context, tx *db.Tx, appID string, q verifyOTPRequest, now time.Time) (verdict error, changed []string, err error) {
+	var hash, msgID, userID string
+	var attempts int
+	err = tx.QueryRow(ctx, `UPDATE otps SET attempts = attempts + 1
+		WHERE app_id = ? AND external_user_id = ? AND reference = ? AND attempts < ? AND expires_at > ?
+		RETURNING code_hash, message_id, user_id, attempts`,
+		appID, q.UserID, q.Reference, maxOTPAttempts, now.UnixMilli()).Scan(&hash, &msgID, &userID, &attempts)
+	if errors.Is(err, db.ErrNotFound) {
+		verdict, err = deadOTPReason(ctx, tx, appID, q, now)
+		return verdict, nil, err
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !secrets.Equal(hash, s.otpHash(appID, q.UserID, q.Reference, q.Code)) {
+		if attempts < maxOTPAttempts {
+			return errInvalidOTP, nil, nil
+		}
+		return errInvalidOTP, []string{userID}, s.inbox.EraseCode(ctx, tx, msgID)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM otps WHERE app_id = ? AND external_user_id = ? AND reference = ?`,
+		appID, q.UserID, q.Reference); err != nil {
+		return nil, nil, err
+	}
+	return nil, []string{userID}, s.inbox.EraseCode(ctx, tx, msgID)
+}
+
+// deadOTPReason explains why no try could be spent: the user is not linked,
+// there is no such OTP (never sent, or already used), it expired, or wrong
+// tries killed it.
+func deadOTPReason(ctx context.Context, tx *db.Tx, appID string, q verifyOTPRequest, now time.Time) (verdict, err error) {
+	_, err = linkedUser(ctx, tx, appID, q.UserID)
+	switch {
+	case errors.Is(err, errUserNotLinked):
+		return errUserNotLinked, nil
+	case err != nil:
+		return nil, err
+	}
+	var expires int64
+	err = tx.QueryRow(ctx, `SELECT expires_at FROM otps WHERE app_id = ? AND external_user_id = ? AND reference = ?`,
+		appID, q.UserID, q.Reference).Scan(&expires)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return errInvalidOTP, nil
+	case err != nil:
+		return nil, err
+	case expires <= now.UnixMilli():
+		return errOTPExpired, nil
+	}
+	return errTooManyAttempts, nil
+}
+
+// dropOTPs deletes the OTPs matching where, a condition on otps taking args,
+// and erases their codes from the inbox. It returns the accounts whose inbox
+// changed.
+func (s *Service) dropOTPs(ctx context.Context, tx *db.Tx, where string, args ...any) ([]string, error) {
+	type dead struct{ msgID, userID string }
+	rows, err := tx.Query(ctx, `DELETE FROM otps WHERE `+where+` RETURNING message_id, user_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	var list []dead
+	for rows.Next() {
+		var d dead
+		if err := rows.Scan(&d.msgID, &d.userID); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		list = append(list, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// The rows are read to the end before the next statement: a connection
+	// runs one statement at a time.
+	var changed []string
+	for _, d := range list {
+		if err := s.inbox.EraseCode(ctx, tx, d.msgID); err != nil {
+			return nil, err
+		}
+		changed = appendUnique(changed, d.userID)
+	}
+	return changed, nil
+}
+
+func appendUnique(list []string, v string) []string {
+	if slices.Contains(list, v) {
+		return list
+	}
+	return append(list, v)
+}

@@ -1,0 +1,53 @@
+package connect
+
+import (
+	"net/http"
+
+	"github.com/linkbox/linkbox/internal/ratelimit"
+)
+
+// Routes registers the Connect API on mux. Every route authenticates the
+// X-Api-Key header (Header.Get ignores the name's case) and counts one request
+// against the app's keyLimit; POST /api/otp also counts one send against
+// otpLimit for the (app, user_id) it names.
+func (s *Service) Routes(mux *http.ServeMux) {
+	mux.Handle("POST /api/link-account", s.endpoint(s.handleLinkAccount))
+	mux.Handle("POST /api/link-account/unlink", s.endpoint(s.handleUnlink))
+	mux.Handle("POST /api/otp", s.endpoint(s.handleSendOTP))
+	mux.Handle("POST /api/otp/verify", s.endpoint(s.handleVerifyOTP))
+	mux.Handle("POST /api/notification", s.endpoint(s.handleNotification))
+}
+
+// handler is a Connect endpoint, run for an authenticated app.
+type handler func(w http.ResponseWriter, r *http.Request, app App) error
+
+// endpoint authenticates the request and applies the app's rate limit
+// before h.
+func (s *Service) endpoint(h handler) http.Handler {
+	return s.api.H(func(w http.ResponseWriter, r *http.Request) error {
+		app, err := s.authenticate(r.Context(), r.Header.Get("X-Api-Key"))
+		if err != nil {
+			return err
+		}
+		if err := s.take(w, r, "connect:app:"+app.ID, keyLimit); err != nil {
+			return err
+		}
+		return h(w, r, app)
+	})
+}
+
+// take counts one event for key under l and reports it in the X-RateLimit-*
+// headers. A failing limiter lets the request through: a Redis outage
+// degrades the limits, not the service.
+func (s *Service) take(w http.ResponseWriter, r *http.Request, key string, l ratelimit.Limit) error {
+	res, err := s.limiter.Take(r.Context(), key, l, 1)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "rate limiter failed; request allowed", "err", err, "path", r.URL.Path)
+		return nil
+	}
+	ratelimit.WriteHeaders(w, res)
+	if !res.Allowed {
+		return rateLimited(res.RetryAfter)
+	}
+	return nil
+}

@@ -1,0 +1,288 @@
+package inbox_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/inbox"
+)
+
+func otp(userID, code string, expires time.Time) inbox.NewMessage {
+	return inbox.NewMessage{UserID: userID, AppID: "app_1", AppName: "Acme", Type: inbox.TypeOTP,
+		Message: "Your Acme code", Code: code, Reference: "order-7", ExpiresAt: expires}
+}
+
+func TestListShape(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{})
+		user, other := e.newUser(t), e.newUser(t)
+		otpID := e.add(t, otp(user, "042917", start.Add(5*time.Minute)))
+		e.clock.Advance(time.Second)
+		noteID := e.add(t, note(user, "Your parcel has shipped"))
+
+		status, body := e.do(t, "GET", "/v1/inbox/messages", user)
+		if status != http.StatusOK {
+			t.Fatalf("status %d, want 200; body %s", status, body)
+		}
+		app := map[string]any{"id": "app_1", "name": "Acme"}
+		want := map[string]any{"object": "list", "has_more": false, "data": []any{
+			map[string]any{"id": noteID, "type": "notification", "app": app, "message": "Your parcel has shipped",
+				"created_at": "2025-03-14T09:26:54Z", "read_at": nil},
+			map[string]any{"id": otpID, "type": "otp", "app": app, "message": "Your Acme code",
+				"code": "042917", "reference": "order-7", "created_at": "2025-03-14T09:26:53Z",
+				"expires_at": "2025-03-14T09:31:53Z", "read_at": nil},
+		}}
+		if got := decode(t, body); !reflect.DeepEqual(got, want) {
+			t.Errorf("list\n got %s\nwant %v", body, want)
+		}
+
+		status, body = e.do(t, "GET", "/v1/inbox/messages", other)
+		if want := `{"object":"list","data":[],"has_more":false}` + "\n"; status != http.StatusOK || string(body) != want {
+			t.Errorf("empty inbox: %d %s, want 200 %s", status, body, want)
+		}
+		var sealed string
+		if err := e.db.QueryRow(context.Background(), `SELECT code_sealed FROM inbox_messages WHERE id = ?`, otpID).Scan(&sealed); err != nil {
+			t.Fatal(err)
+		}
+		if sealed == "" || sealed == "042917" {
+			t.Errorf("stored code %q, want it sealed", sealed)
+		}
+	})
+}
+
+// listIDs lists userID's inbox with query and returns the ids and has_more.
+func listIDs(t *testing.T, e *env, userID, query string) ([]string, bool) {
+	t.Helper()
+	status, body := e.do(t, "GET", "/v1/inbox/messages"+query, userID)
+	if status != http.StatusOK {
+		t.Fatalf("list %s: status %d, want 200; body %s", query, status, body)
+	}
+	v := decode(t, body)
+	var ids []string
+	for _, item := range v["data"].([]any) {
+		ids = append(ids, item.(map[string]any)["id"].(string))
+	}
+	return ids, v["has_more"].(bool)
+}
+
+func TestListPagination(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{})
+		user, busy := e.newUser(t), e.newUser(t)
+		m := make([]string, 6) // m[1]…m[5], oldest first
+		for i := 1; i <= 5; i++ {
+			m[i] = e.add(t, note(user, "n"))
+		}
+		for range inbox.DefaultLimit + 1 {
+			e.add(t, note(busy, "n"))
+		}
+		tests := []struct {
+			query string
+			want  []string
+			more  bool
+		}{
+			{"", []string{m[5], m[4], m[3], m[2], m[1]}, false},
+			{"?limit=2", []string{m[5], m[4]}, true},
+			{"?limit=2&before=" + m[4], []string{m[3], m[2]}, true},
+			{"?limit=2&before=" + m[3], []string{m[2], m[1]}, false},
+			{"?limit=2&before=" + m[2], []string{m[1]}, false},
+			{"?before=" + m[1], nil, false},
+			{"?limit=5", []string{m[5], m[4], m[3], m[2], m[1]}, false},
+			{"?limit=100&before=" + m[5], []string{m[4], m[3], m[2], m[1]}, false},
+		}
+		for _, tt := range tests {
+			got, more := listIDs(t, e, user, tt.query)
+			if !reflect.DeepEqual(got, tt.want) || more != tt.more {
+				t.Errorf("list %s: got %v has_more=%v, want %v has_more=%v", tt.query, got, more, tt.want, tt.more)
+			}
+		}
+		if got, more := listIDs(t, e, busy, ""); len(got) != inbox.DefaultLimit || !more {
+			t.Errorf("default page: %d messages has_more=%v, want %d true", len(got), more, inbox.DefaultLimit)
+		}
+	})
+}
+
+func TestListBadParams(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{})
+		user, other := e.newUser(t), e.newUser(t)
+		e.add(t, note(user, "mine"))
+		foreign := e.add(t, note(other, "theirs"))
+		tests := []struct{ query, code string }{
+			{"?limit=0", "invalid_limit"},
+			{"?limit=-1", "invalid_limit"},
+			{"?limit=101", "invalid_limit"},
+			{"?limit=abc", "invalid_limit"},
+			{"?limit=1.5", "invalid_limit"},
+			{"?limit=1e2", "invalid_limit"},
+			{"?limit=%205", "invalid_limit"},
+			{"?limit=99999999999999999999", "invalid_limit"},
+			{"?before=msg_000000000000", "invalid_cursor"},
+			{"?before=" + foreign, "invalid_cursor"},
+			{"?limit=2&before=nonsense", "invalid_cursor"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.query, func(t *testing.T) {
+				status, body := e.do(t, "GET", "/v1/inbox/messages"+tt.query, user)
+				wantError(t, status, body, http.StatusBadRequest, tt.code)
+			})
+		}
+	})
+}
+
+// codeOf returns the code the list shows for message id, if any.
+func codeOf(t *testing.T, e *env, userID, id string) (string, bool) {
+	t.Helper()
+	msgs, err := e.svc.List(context.Background(), userID, inbox.MaxLimit, "")
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	for _, m := range msgs {
+		if m.ID == id {
+			return m.Code, m.Code != ""
+		}
+	}
+	t.Fatalf("message %s not listed", id)
+	return "", false
+}
+
+func TestCodeHiddenOnceDead(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{})
+		ctx := context.Background()
+		user := e.newUser(t)
+		expiring := e.add(t, otp(user, "111111", start.Add(5*time.Minute)))
+		erased := e.add(t, otp(user, "222222", time.Time{}))
+
+		e.clock.Advance(5*time.Minute - time.Millisecond)
+		if code, ok := codeOf(t, e, user, expiring); code != "111111" {
+			t.Errorf("just before expiry: code %q (shown %v), want 111111", code, ok)
+		}
+		e.clock.Advance(time.Millisecond)
+		if code, ok := codeOf(t, e, user, expiring); ok {
+			t.Errorf("at expiry: code %q shown, want none", code)
+		}
+
+		if code, _ := codeOf(t, e, user, erased); code != "222222" {
+			t.Errorf("before EraseCode: code %q, want 222222", code)
+		}
+		for range 2 { // erasing twice is harmless
+			if err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, erased) }); err != nil {
+				t.Fatalf("EraseCode: %v", err)
+			}
+		}
+		if code, ok := codeOf(t, e, user, erased); ok {
+			t.Errorf("after EraseCode: code %q shown, want none", code)
+		}
+		err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, "msg_000000000000") })
+		if !errors.Is(err, db.ErrNotFound) {
+			t.Errorf("EraseCode of an unknown message = %v, want db.ErrNotFound", err)
+		}
+		status, body := e.do(t, "GET", "/v1/inbox/messages", user)
+		for _, item := range decode(t, body)["data"].([]any) {
+			if m := item.(map[string]any); m["code"] != nil || m["reference"] != "order-7" {
+				t.Errorf("dead OTP on the wire (status %d): %v, want no code and its reference", status, m)
+			}
+		}
+	})
+}
+
+func TestMarkRead(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{})
+		user, other := e.newUser(t), e.newUser(t)
+		id := e.add(t, note(user, "hello"))
+		e.clock.Advance(time.Minute)
+		for range 2 { // the second read keeps the first time
+			status, body := e.do(t, "POST", "/v1/inbox/messages/"+id+"/read", user)
+			got := decode(t, body)
+			if status != http.StatusOK || got["id"] != id || got["read_at"] != "2025-03-14T09:27:53Z" {
+				t.Fatalf("read: %d %s, want 200 with read_at 2025-03-14T09:27:53Z", status, body)
+			}
+			e.clock.Advance(time.Minute)
+		}
+		status, body := e.do(t, "GET", "/v1/inbox/messages", user)
+		if item := decode(t, body)["data"].([]any)[0].(map[string]any); item["read_at"] != "2025-03-14T09:27:53Z" {
+			t.Errorf("listed read_at %v (status %d), want 2025-03-14T09:27:53Z", item["read_at"], status)
+		}
+		status, body = e.do(t, "POST", "/v1/inbox/messages/"+id+"/read", other)
+		wantError(t, status, body, http.StatusNotFound, "message_not_found")
+		status, body = e.do(t, "POST", "/v1/inbox/messages/msg_000000000000/read", user)
+		wantError(t, status, body, http.StatusNotFound, "message_not_found")
+		status, body = e.do(t, "GET", "/v1/inbox/messages", other)
+		if len(decode(t, body)["data"].([]any)) != 0 {
+			t.Errorf("other user's inbox after the foreign read: %d %s, want empty", status, body)
+		}
+	})
+}
+
+func TestUnauthorized(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{})
+		user := e.newUser(t)
+		id := e.add(t, note(user, "hello"))
+		requests := []struct{ method, path string }{
+			{"GET", "/v1/inbox/messages"},
+			{"POST", "/v1/inbox/messages/" + id + "/read"},
+			{"GET", "/v1/inbox/stream"},
+		}
+		auths := []struct{ header, code string }{
+			{"", "missing_token"},
+			{"Bearer nope", "invalid_token"},
+			{"Basic dXNlcjpwYXNz", "invalid_token"},
+		}
+		for _, rq := range requests {
+			for _, a := range auths {
+				req, err := http.NewRequest(rq.method, e.server.URL+rq.path, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a.header != "" {
+					req.Header.Set("Authorization", a.header)
+				}
+				resp, body := send(t, e, req)
+				wantError(t, resp.StatusCode, body, http.StatusUnauthorized, a.code)
+				if got := resp.Header.Get("WWW-Authenticate"); got != `Bearer realm="linkbox"` {
+					t.Errorf("%s %s: WWW-Authenticate %q, want the Bearer scheme", rq.method, rq.path, got)
+				}
+			}
+		}
+	})
+}
+
+func TestAddRejects(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{})
+		ctx := context.Background()
+		user := e.newUser(t)
+		tests := []struct {
+			name string
+			m    inbox.NewMessage
+		}{
+			{"unknown type", inbox.NewMessage{UserID: user, AppID: "app_1", AppName: "Acme", Type: "sms", Message: "x"}},
+			{"otp without code", inbox.NewMessage{UserID: user, AppID: "app_1", AppName: "Acme", Type: inbox.TypeOTP, Message: "x"}},
+			{"no user", inbox.NewMessage{AppID: "app_1", AppName: "Acme", Type: inbox.TypeNotification, Message: "x"}},
+			{"no app", inbox.NewMessage{UserID: user, AppName: "Acme", Type: inbox.TypeNotification, Message: "x"}},
+			{"no app name", inbox.NewMessage{UserID: user, AppID: "app_1", Type: inbox.TypeNotification, Message: "x"}},
+			{"unknown user", note("user_000000000000", "x")},
+		}
+		for _, tt := range tests {
+			err := e.db.InTx(ctx, func(tx *db.Tx) error {
+				_, err := e.svc.Add(ctx, tx, tt.m)
+				return err
+			})
+			if err == nil {
+				t.Errorf("%s: Add succeeded, want an error", tt.name)
+			}
+		}
+		if msgs, err := e.svc.List(ctx, user, 0, ""); err != nil || len(msgs) != 0 {
+			t.Errorf("after rejected adds: %d messages, err %v; want none", len(msgs), err)
+		}
+	})
+}

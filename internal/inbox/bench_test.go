@@ -1,0 +1,231 @@
+package inbox_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/realtime"
+)
+
+func BenchmarkAdd(b *testing.B) {
+	e := newEnv(b, dbtest.SQLite(b), options{})
+	ctx := context.Background()
+	user := e.newUser(b)
+	m := note(user, "Your parcel has shipped")
+	for b.Loop() {
+		err := e.db.InTx(ctx, func(tx *db.Tx) error {
+			_, err := e.svc.Add(ctx, tx, m)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPublishToSSE measures the time from the start of the writing
+// transaction to the receipt of the event by an SSE client over HTTP, while
+// other users' idle streams stay connected.
+func BenchmarkPublishToSSE(b *testing.B) {
+	for _, idle := range []int{0, 1000} {
+		b.Run(fmt.Sprintf("idle=%d", idle), func(b *testing.B) {
+			e := newEnv(b, dbtest.SQLite(b), options{})
+			e.idleStreams(b, e.server.URL, "/v1/inbox/stream", e.newUsers(b, idle))
+			user := e.newUser(b)
+			s := e.openStream(b, user, nil, "")
+			s.next(b)
+			var lat []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				e.add(b, note(user, "Your parcel has shipped"))
+				s.nextMessage(b)
+				lat = append(lat, time.Since(t0))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		})
+	}
+}
+
+// newUsers inserts n accounts in one transaction and returns their ids.
+func (e *env) newUsers(t testing.TB, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	err := e.db.InTx(context.Background(), func(tx *db.Tx) error {
+		for i := range ids {
+			k := e.users.Add(1)
+			ids[i] = fmt.Sprintf("user_%012d", k)
+			_, err := tx.Exec(context.Background(), `INSERT INTO users
+				(id, phone, password_hash, first_name, last_name, email, role, status, created_at, updated_at)
+				VALUES (?, ?, 'x', 'Ada', 'Lovelace', ?, 'user', 'active', 0, 0)`,
+				ids[i], fmt.Sprintf("+1555%07d", k), fmt.Sprintf("u%d@example.com", k))
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("insert users: %v", err)
+	}
+	return ids
+}
+
+// idleStreams opens one stream per user on baseURL+path and leaves each idle
+// once its first block has arrived. The clients are bare TCP connections, so
+// that they add as little as possible to the memory measured.
+func (e *env) idleStreams(t testing.TB, baseURL, path string, users []string) {
+	t.Helper()
+	addr := strings.TrimPrefix(baseURL, "http://")
+	conns := make([]net.Conn, 0, len(users))
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for _, user := range users {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n", path, addr, token(user))
+		if err := readOpening(c); err != nil {
+			t.Fatalf("stream %d: %v", len(conns), err)
+		}
+	}
+}
+
+// readOpening reads a stream's response head and its first block.
+func readOpening(c net.Conn) error {
+	r := bufio.NewReaderSize(c, 512)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	body := bufio.NewReader(resp.Body)
+	for {
+		line, err := body.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if line == "\n" {
+			return nil
+		}
+	}
+}
+
+// bareSSE is the baseline for idle streams: about the least an SSE endpoint
+// on net/http holds per connection — a subscriber channel in a locked map,
+// one flush, a heartbeat ticker.
+type bareSSE struct {
+	mu   sync.Mutex
+	subs map[chan []byte]struct{}
+}
+
+func (h *bareSSE) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ch := make(chan []byte, 16)
+	h.mu.Lock()
+	h.subs[ch] = struct{}{}
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.subs, ch)
+		h.mu.Unlock()
+	}()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Write([]byte(": connected\n\n"))
+	rc := http.NewResponseController(w)
+	rc.Flush()
+	tick := time.NewTicker(25 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case b := <-ch:
+			w.Write(b)
+			rc.Flush()
+		case <-tick.C:
+			w.Write([]byte(": heartbeat\n\n"))
+			rc.Flush()
+		}
+	}
+}
+
+// footprint is what a process holds: heap, goroutine stacks, goroutines.
+type footprint struct{ heap, stack, goroutines float64 }
+
+func (f footprint) total() float64 { return f.heap + f.stack }
+
+// measureFootprint returns the footprint once garbage is gone. Several
+// collections let the runtime shrink the stacks that handlers grew while they
+// worked.
+func measureFootprint() footprint {
+	var ms runtime.MemStats
+	for range 5 {
+		runtime.GC()
+	}
+	runtime.ReadMemStats(&ms)
+	return footprint{float64(ms.HeapAlloc), float64(ms.StackInuse), float64(runtime.NumGoroutine())}
+}
+
+// TestIdleStreamMemory compares what an idle inbox stream holds with a bare
+// net/http SSE handler. Clients run in the same process, as bare TCP
+// connections, and count in both figures. Only the second half of the
+// streams is measured: the first pays one-off costs, such as the SQLite read
+// connections and their page caches.
+//
+// The check is on the heap and the goroutines, which the inbox decides.
+// Stacks are reported only: their size follows the runtime's adaptive
+// starting stack size, which any deep call in the process (SQLite runs on
+// the calling goroutine) can raise for every goroutine started afterwards.
+func TestIdleStreamMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens thousands of connections")
+	}
+	const n = 2000
+	measure := func(t *testing.T, e *env, url, path string, users []string) footprint {
+		e.idleStreams(t, url, path, users[:n/2])
+		before := measureFootprint()
+		e.idleStreams(t, url, path, users[n/2:])
+		after := measureFootprint()
+		return footprint{(after.heap - before.heap) / (n / 2), (after.stack - before.stack) / (n / 2),
+			(after.goroutines - before.goroutines) / (n / 2)}
+	}
+	e := newEnv(t, dbtest.SQLite(t), options{})
+	bare := httptest.NewServer(&bareSSE{subs: map[chan []byte]struct{}{}})
+	t.Cleanup(bare.Close)
+	t.Cleanup(bare.CloseClientConnections)
+	base := measure(t, e, bare.URL, "/", make([]string, n))
+	t.Logf("bare SSE: %.0f bytes per connection (heap %.0f, stacks %.0f, %.0f goroutines)", base.total(), base.heap, base.stack, base.goroutines)
+
+	for _, buffer := range []int{realtime.DefaultBuffer, 16} {
+		e := newEnv(t, dbtest.SQLite(t), options{broker: realtime.NewMemory(realtime.WithBuffer(buffer))})
+		got := measure(t, e, e.server.URL, "/v1/inbox/stream", e.newUsers(t, n))
+		t.Logf("inbox, broker buffer %d: %.0f bytes per stream (heap %.0f = bare %+.0f, stacks %.0f = bare %+.0f, %.0f goroutines), ratio %.3f",
+			buffer, got.total(), got.heap, got.heap-base.heap, got.stack, got.stack-base.stack, got.goroutines, got.total()/base.total())
+		if got.goroutines != base.goroutines {
+			t.Errorf("buffer %d: %.2f goroutines per stream, want %.0f as bare net/http", buffer, got.goroutines, base.goroutines)
+		}
+		if extra := got.heap - base.heap; buffer == 16 && extra > 0.10*base.total() {
+			t.Errorf("an idle stream holds %.0f bytes of heap more than a bare handler, want at most 10%% of its %.0f", extra, base.total())
+		}
+	}
+}

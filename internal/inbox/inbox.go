@@ -1,0 +1,173 @@
+// Package inbox keeps each account's codes and notifications, their read
+// state, and streams new ones to the account's open clients as Server-Sent
+// Events.
+//
+// Every message gets the next number of its user's sequence in the writing
+// transaction. Events on the realtime topic "inbox:"+userID only say "look
+// again": a stream loads the messages numbered after the last one it sent, so
+// a lost, duplicated or coalesced event never loses or repeats a message, and
+// a client resumes with Last-Event-ID = the last number it saw.
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/ids"
+	"github.com/linkbox/linkbox/internal/realtime"
+	"github.com/linkbox/linkbox/internal/secrets"
+)
+
+// The message types.
+const (
+	TypeOTP          = "otp"
+	TypeNotification = "notification"
+)
+
+// DefaultHeartbeat is how often an idle stream sends a comment: often enough
+// that proxies with a 30 s or longer idle timeout keep the connection open.
+const DefaultHeartbeat = 25 * time.Second
+
+// codePurpose is the keyring purpose that seals OTP codes at rest.
+const codePurpose = "inbox-code"
+
+// publishTimeout bounds Published on a broker that waits for a server (the
+// PostgreSQL one); the in-process broker never waits.
+const publishTimeout = 2 * time.Second
+
+// NewMessage is a message to deliver to a user's inbox.
+type NewMessage struct {
+	UserID    string
+	AppID     string
+	AppName   string
+	Type      string // TypeOTP or TypeNotification
+	Message   string
+	Code      string    // the OTP code, shown while the OTP lives; required for TypeOTP
+	Reference string    // the app's reference of the OTP
+	ExpiresAt time.Time // zero = never
+}
+
+func (m NewMessage) validate() error {
+	switch {
+	case m.UserID == "" || m.AppID == "" || m.AppName == "":
+		return errors.New("inbox: message needs a user id, an app id and an app name")
+	case m.Type == TypeOTP && m.Code == "":
+		return errors.New("inbox: an OTP message needs its code")
+	case m.Type != TypeOTP && m.Type != TypeNotification:
+		return fmt.Errorf("inbox: unknown message type %q", m.Type)
+	}
+	return nil
+}
+
+// Message is a message as its owner sees it.
+type Message struct {
+	ID        string
+	Seq       int64 // the message's number in its user's sequence: the SSE event id
+	Type      string
+	AppID     string
+	AppName   string
+	Message   string
+	Code      string // "" for notifications and for OTPs dead or expired
+	Reference string
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero = never
+	ReadAt    time.Time // zero = unread
+}
+
+// Service stores inbox messages and serves them over HTTP.
+type Service struct {
+	// HeartbeatInterval is how often an idle stream sends a comment line;
+	// DefaultHeartbeat unless changed before Routes.
+	HeartbeatInterval time.Duration
+
+	db     *db.DB
+	keys   *secrets.Keyring
+	broker realtime.Broker
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// NewService returns the inbox over d, sealing codes with keys and announcing
+// new messages on broker.
+func NewService(d *db.DB, keys *secrets.Keyring, broker realtime.Broker, log *slog.Logger, now func() time.Time) *Service {
+	return &Service{HeartbeatInterval: DefaultHeartbeat, db: d, keys: keys, broker: broker, log: log, now: now}
+}
+
+// Topic is the realtime topic announcing userID's new messages.
+func Topic(userID string) string { return "inbox:" + userID }
+
+// Add stores m in the caller's transaction q and returns its id. The caller
+// calls Published after committing, never before: a stream must not look for
+// a message that may yet roll back.
+func (s *Service) Add(ctx context.Context, q db.Querier, m NewMessage) (string, error) {
+	if err := m.validate(); err != nil {
+		return "", err
+	}
+	// Taking the number locks the user's row until commit, so one user's
+	// messages commit in sequence order.
+	var seq int64
+	err := q.QueryRow(ctx, `UPDATE users SET inbox_seq = inbox_seq + 1 WHERE id = ? RETURNING inbox_seq`, m.UserID).Scan(&seq)
+	if err != nil {
+		return "", fmt.Errorf("inbox: next seq of user %s: %w", m.UserID, err)
+	}
+	id := ids.New("msg_")
+	_, err = q.Exec(ctx, `INSERT INTO inbox_messages
+		(id, user_id, seq, app_id, app_name, type, message, code_sealed, reference, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, m.UserID, seq, m.AppID, m.AppName, m.Type, m.Message,
+		s.seal(m.Code), nullString(m.Reference, m.Type == TypeOTP), s.now().UnixMilli(), nullMillis(m.ExpiresAt))
+	if err != nil {
+		return "", fmt.Errorf("inbox: insert message: %w", err)
+	}
+	return id, nil
+}
+
+// seal returns code sealed for storage, or nil (NULL) when there is none.
+func (s *Service) seal(code string) any {
+	if code == "" {
+		return nil
+	}
+	return s.keys.Seal(codePurpose, []byte(code))
+}
+
+// EraseCode forgets the code of message messageID, in the caller's
+// transaction q: the OTP is dead (used, or too many wrong tries) and the
+// inbox must stop showing it. Erasing twice is harmless; an unknown message
+// is db.ErrNotFound.
+func (s *Service) EraseCode(ctx context.Context, q db.Querier, messageID string) error {
+	err := db.ExecOne(ctx, q, `UPDATE inbox_messages SET code_sealed = NULL WHERE id = ?`, messageID)
+	if err != nil {
+		return fmt.Errorf("inbox: erase code of %s: %w", messageID, err)
+	}
+	return nil
+}
+
+// Published tells userID's open streams that new messages were committed. It
+// never waits for a subscriber and never fails: an error is logged, and the
+// message still reaches every client at its next event or reconnection.
+func (s *Service) Published(ctx context.Context, userID string) {
+	// The commit is done: a cancelled request must not stop the announcement.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	if err := s.broker.Publish(ctx, realtime.Event{Topic: Topic(userID), Data: []byte("1")}); err != nil {
+		s.log.WarnContext(ctx, "inbox: publish failed", "user_id", userID, "err", err)
+	}
+}
+
+func nullString(v string, keep bool) any {
+	if !keep {
+		return nil
+	}
+	return v
+}
+
+func nullMillis(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}

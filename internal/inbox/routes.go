@@ -1,0 +1,105 @@
+package inbox
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/linkbox/linkbox/internal/errs"
+	"github.com/linkbox/linkbox/internal/httpx"
+)
+
+// Authenticator finds the account a request acts for. Its errors are
+// *errs.Error (Unauthorized for a missing or bad credential), rendered as
+// they are.
+type Authenticator interface {
+	UserID(r *http.Request) (string, error)
+}
+
+// Routes registers the inbox API on mux. Errors have the Accounts API's
+// shape, {"error":{"code":"…","message":"…"}}: the inbox belongs to the
+// account and takes the same tokens.
+//
+//	status  code               when
+//	400     invalid_limit      limit is not an integer from 1 to 100
+//	400     invalid_cursor     before is not the id of one of the user's messages
+//	400     invalid_last_event_id  Last-Event-ID (or last_event_id) is not a non-negative integer
+//	401     (Authenticator's)  no or bad credentials
+//	404     message_not_found  no message of the user has this id
+//	404     user_not_found     the account was deleted while its token lives
+//	500     internal_error     a fault of ours, logged with the request id
+func (s *Service) Routes(mux *http.ServeMux, auth Authenticator) {
+	a := httpx.Adapter{Log: s.log, Render: renderError}
+	h := handlers{s: s, auth: auth}
+	mux.Handle("GET /v1/inbox/messages", a.H(h.list))
+	mux.Handle("POST /v1/inbox/messages/{id}/read", a.H(h.read))
+	mux.Handle("GET /v1/inbox/stream", a.H(h.stream))
+}
+
+type handlers struct {
+	s    *Service
+	auth Authenticator
+}
+
+func (h handlers) list(w http.ResponseWriter, r *http.Request) error {
+	userID, err := h.auth.UserID(r)
+	if err != nil {
+		return err
+	}
+	limit, err := parseLimit(r.URL.Query().Get("limit"))
+	if err != nil {
+		return err
+	}
+	msgs, more, err := h.s.page(r.Context(), userID, limit, r.URL.Query().Get("before"))
+	if err != nil {
+		return err
+	}
+	if msgs == nil {
+		msgs = []Message{} // "data":[] rather than null
+	}
+	httpx.WriteJSON(w, http.StatusOK, listJSON{Object: "list", Data: msgs, HasMore: more})
+	return nil
+}
+
+// parseLimit reads the limit parameter; "" is 0, which List takes as the
+// default.
+func parseLimit(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxLimit {
+		return 0, errBadLimit
+	}
+	return n, nil
+}
+
+func (h handlers) read(w http.ResponseWriter, r *http.Request) error {
+	userID, err := h.auth.UserID(r)
+	if err != nil {
+		return err
+	}
+	m, err := h.s.MarkRead(r.Context(), userID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, m)
+	return nil
+}
+
+// errorBody is the Accounts API's error shape.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func renderError(w http.ResponseWriter, status int, e *errs.Error) {
+	if status == http.StatusUnauthorized {
+		// RFC 6750 §3: a 401 to a bearer-token request names the scheme.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="linkbox"`)
+	}
+	httpx.WriteJSON(w, status, errorBody{errorDetail{Code: e.Code, Message: e.Message}})
+}

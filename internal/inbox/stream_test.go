@@ -1,0 +1,264 @@
+package inbox_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/inbox"
+	"github.com/linkbox/linkbox/internal/realtime"
+)
+
+// wantMessage checks that b is the message event numbered seq for message id.
+func wantMessage(t testing.TB, b sseBlock, seq int, id string) {
+	t.Helper()
+	if b.Event != "message" || b.ID != strconv.Itoa(seq) {
+		t.Fatalf("event %q id %q, want message %d", b.Event, b.ID, seq)
+	}
+	if got := decode(t, []byte(b.Data))["id"]; got != id {
+		t.Fatalf("event %d carries message %v, want %s", seq, got, id)
+	}
+}
+
+// wantAdded adds m and checks that stream s sends it as message seq.
+func wantAdded(t testing.TB, e *env, s *sseClient, seq int, m inbox.NewMessage) {
+	t.Helper()
+	id := e.add(t, m)
+	wantMessage(t, s.nextMessage(t), seq, id)
+}
+
+// wantOpening checks the block that opens a stream at position seq.
+func wantOpening(t testing.TB, b sseBlock, seq int) {
+	t.Helper()
+	if !reflect.DeepEqual(b.Comments, []string{"connected"}) || b.Retry != "3000" || b.ID != strconv.Itoa(seq) || b.Data != "" {
+		t.Fatalf("opening block %+v, want comment \"connected\", retry 3000 and id %d without data", b, seq)
+	}
+}
+
+func TestStreamLive(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{})
+		user, other := e.newUser(t), e.newUser(t)
+		s := e.openStream(t, user, nil, "")
+		for name, want := range map[string]string{
+			"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no",
+		} {
+			if got := s.resp.Header.Get(name); got != want {
+				t.Errorf("%s: %q, want %q", name, got, want)
+			}
+		}
+		wantOpening(t, s.next(t), 0)
+
+		e.add(t, note(other, "not for this stream"))
+		id := e.add(t, otp(user, "042917", start.Add(5*time.Minute)))
+		ev := s.nextMessage(t)
+		wantMessage(t, ev, 1, id)
+		status, body := e.do(t, "GET", "/v1/inbox/messages", user)
+		listed := decode(t, body)["data"].([]any)[0]
+		if got := decode(t, []byte(ev.Data)); !reflect.DeepEqual(got, listed) {
+			t.Errorf("event data %s, want the listed message (status %d) %v", ev.Data, status, listed)
+		}
+		wantAdded(t, e, s, 2, note(user, "second"))
+	})
+}
+
+func TestStreamResume(t *testing.T) {
+	tests := []struct {
+		name   string
+		header string // Last-Event-ID
+		query  string
+	}{
+		{"header", "2", ""},
+		{"query parameter", "", "?last_event_id=2"},
+		{"header over a stale parameter", "2", "?last_event_id=0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dbtest.Each(t, func(t *testing.T, url string) {
+				e := newEnv(t, url, options{})
+				user := e.newUser(t)
+				e.add(t, note(user, "before any stream"))
+				first := e.openStream(t, user, nil, "")
+				wantOpening(t, first.next(t), 1) // starts live: message 1 is not replayed
+				wantAdded(t, e, first, 2, note(user, "live"))
+				first.Close()
+
+				var missed []string
+				for i := range 3 {
+					missed = append(missed, e.add(t, note(user, fmt.Sprint("while away ", i))))
+				}
+				header := http.Header{}
+				if tt.header != "" {
+					header.Set("Last-Event-ID", tt.header)
+				}
+				again := e.openStream(t, user, header, tt.query)
+				wantOpening(t, again.next(t), 2)
+				for i, id := range missed {
+					wantMessage(t, again.nextMessage(t), 3+i, id)
+				}
+				// The next event is the next message: nothing repeated.
+				wantAdded(t, e, again, 6, note(user, "back live"))
+			})
+		})
+	}
+}
+
+func TestStreamLastEventID(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{})
+		user := e.newUser(t)
+		for _, v := range []string{"abc", "-1", "1.0", "+1", "0x10", "99999999999999999999"} {
+			req, err := http.NewRequest("GET", e.server.URL+"/v1/inbox/stream", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+token(user))
+			req.Header.Set("Last-Event-ID", v)
+			resp, body := send(t, e, req)
+			wantError(t, resp.StatusCode, body, http.StatusBadRequest, "invalid_last_event_id")
+		}
+		e.add(t, note(user, "one"))
+		// An id from the future is brought back to the newest message, so
+		// that the next ones still arrive.
+		s := e.openStream(t, user, http.Header{"Last-Event-Id": {"999"}}, "")
+		wantOpening(t, s.next(t), 1)
+		wantAdded(t, e, s, 2, note(user, "two"))
+	})
+}
+
+func TestStreamHeartbeat(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{heartbeat: 10 * time.Millisecond})
+		s := e.openStream(t, e.newUser(t), nil, "")
+		wantOpening(t, s.next(t), 0)
+		for range 2 {
+			if b := s.next(t); !reflect.DeepEqual(b.Comments, []string{"heartbeat"}) || b.HasID || b.Data != "" {
+				t.Fatalf("block %+v, want a heartbeat comment", b)
+			}
+		}
+	})
+}
+
+// laggingBroker makes each new subscription fall behind at once, as a burst
+// of events does while its stream is busy writing: it floods the topic past
+// the subscription's buffer before handing it over.
+type laggingBroker struct {
+	*realtime.Memory
+	buffer int
+	mu     sync.Mutex
+	subs   []*realtime.Subscription
+}
+
+func (b *laggingBroker) Subscribe(topic string) *realtime.Subscription {
+	sub := b.Memory.Subscribe(topic)
+	for range b.buffer + 1 {
+		b.Memory.Publish(context.Background(), realtime.Event{Topic: topic, Data: []byte("1")})
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.subs = append(b.subs, sub)
+	return sub
+}
+
+func TestStreamEndsWhenDropped(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		broker := &laggingBroker{Memory: realtime.NewMemory(realtime.WithBuffer(4)), buffer: 4}
+		e := newEnv(t, url, options{broker: broker})
+		user := e.newUser(t)
+		id := e.add(t, note(user, "one"))
+		s := e.openStream(t, user, http.Header{"Last-Event-Id": {"0"}}, "")
+		got := s.rest(t)
+		if len(got) != 2 {
+			t.Fatalf("stream sent %d blocks before ending, want the opening and message 1: %+v", len(got), got)
+		}
+		wantOpening(t, got[0], 0)
+		wantMessage(t, got[1], 1, id)
+		broker.mu.Lock()
+		defer broker.mu.Unlock()
+		if len(broker.subs) != 1 || !broker.subs[0].Dropped() {
+			t.Errorf("%d subscriptions, want one, dropped", len(broker.subs))
+		}
+	})
+}
+
+func TestConcurrentAddsStreamInOrder(t *testing.T) {
+	const writers, each = 8, 10
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{})
+		ctx := context.Background()
+		user := e.newUser(t)
+		s := e.openStream(t, user, nil, "")
+		wantOpening(t, s.next(t), 0)
+		var wg sync.WaitGroup
+		errc := make(chan error, writers*each)
+		for w := range writers {
+			wg.Go(func() {
+				for i := range each {
+					err := e.db.InTx(ctx, func(tx *db.Tx) error {
+						_, err := e.svc.Add(ctx, tx, note(user, fmt.Sprintf("%d.%d", w, i)))
+						return err
+					})
+					errc <- err
+					e.svc.Published(ctx, user)
+				}
+			})
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			if err != nil {
+				t.Fatalf("concurrent Add: %v", err)
+			}
+		}
+		seen := map[string]bool{}
+		for seq := 1; seq <= writers*each; seq++ {
+			b := s.nextMessage(t)
+			msgID, _ := decode(t, []byte(b.Data))["id"].(string)
+			if b.ID != strconv.Itoa(seq) || seen[msgID] {
+				t.Fatalf("event %d: id %q message %s (seen before: %v), want id %d and a new message", seq, b.ID, msgID, seen[msgID], seq)
+			}
+			seen[msgID] = true
+		}
+		var n, lo, hi, top int64
+		err := e.db.QueryRow(ctx, `SELECT COUNT(DISTINCT seq), MIN(seq), MAX(seq), (SELECT inbox_seq FROM users WHERE id = ?)
+			FROM inbox_messages WHERE user_id = ?`, user, user).Scan(&n, &lo, &hi, &top)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := int64(writers * each); n != want || lo != 1 || hi != want || top != want {
+			t.Errorf("seqs: %d distinct from %d to %d, users.inbox_seq %d; want %d from 1 to %d", n, lo, hi, top, want, want)
+		}
+	})
+}
+
+func TestStreamOverPostgresBroker(t *testing.T) {
+	url := dbtest.Postgres(t)
+	suffix := make([]byte, 6)
+	rand.Read(suffix)
+	broker, err := realtime.NewPostgres(context.Background(), url, nil, realtime.WithChannel("inbox_test_"+hex.EncodeToString(suffix)))
+	if err != nil {
+		t.Fatalf("NewPostgres: %v", err)
+	}
+	t.Cleanup(broker.Close)
+	e := newEnv(t, url, options{broker: broker})
+	user := e.newUser(t)
+	s := e.openStream(t, user, nil, "")
+	wantOpening(t, s.next(t), 0)
+	wantAdded(t, e, s, 1, note(user, "live"))
+	s.Close()
+	missed := []string{e.add(t, note(user, "away 1")), e.add(t, note(user, "away 2"))}
+	again := e.openStream(t, user, http.Header{"Last-Event-Id": {"1"}}, "")
+	wantOpening(t, again.next(t), 1)
+	wantMessage(t, again.nextMessage(t), 2, missed[0])
+	wantMessage(t, again.nextMessage(t), 3, missed[1])
+	wantAdded(t, e, again, 4, note(user, "back"))
+}
