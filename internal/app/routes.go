@@ -8,6 +8,7 @@ import (
 	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/config"
 	"github.com/linkbox/linkbox/internal/httpx"
+	"github.com/linkbox/linkbox/internal/web"
 )
 
 // routes assembles every surface on one mux, behind the shared middleware.
@@ -19,7 +20,8 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 	mux.HandleFunc("GET /readyz", s.ready)
 	s.Accounts.Routes(mux)
 	s.Connect.Routes(mux)
-	s.Inbox.Routes(mux, bearer{s.Accounts})
+	s.Inbox.Routes(mux, inboxAuth{s.Accounts, s.Web})
+	s.Web.Routes(mux)
 
 	var h http.Handler = mux
 	h = httpx.WithAccessLog(s.log)(h)
@@ -40,11 +42,22 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// bearer lets the inbox accept the Accounts API's access tokens.
-type bearer struct{ acc *accounts.Service }
+// inboxAuth lets the inbox API take the Accounts API's access tokens and, for
+// reading (GET, which EventSource uses and which cannot send headers), the
+// hosted pages' session cookie. Writes need a token: a cookie alone would
+// make them forgeable from other sites.
+type inboxAuth struct {
+	acc *accounts.Service
+	web *web.Service
+}
 
 // UserID implements inbox.Authenticator.
-func (b bearer) UserID(r *http.Request) (string, error) {
-	p, err := b.acc.Authenticate(r)
+func (a inboxAuth) UserID(r *http.Request) (string, error) {
+	if r.Header.Get("Authorization") == "" && r.Method == http.MethodGet {
+		if id, err := a.web.UserID(r); err == nil {
+			return id, nil
+		}
+	}
+	p, err := a.acc.Authenticate(r)
 	return p.UserID, err
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/linkbox/linkbox/internal/realtime"
 	"github.com/linkbox/linkbox/internal/secrets"
 	"github.com/linkbox/linkbox/internal/sms"
+	"github.com/linkbox/linkbox/internal/web"
 )
 
 // Options are the seams tests use; the zero value is production.
@@ -35,6 +36,7 @@ type Server struct {
 	Accounts *accounts.Service
 	Connect  *connect.Service
 	Inbox    *inbox.Service
+	Web      *web.Service
 
 	log     *slog.Logger
 	db      *db.DB
@@ -105,6 +107,10 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 	}
 	s.Inbox = inbox.NewService(s.db, keys, s.broker, s.log, opt.Now)
 	s.Connect, err = connect.NewService(s.db, keys, s.Inbox, s.limiter, connect.Config{PublicURL: cfg.PublicURL, Now: opt.Now}, s.log)
+	if err != nil {
+		return err
+	}
+	s.Web, err = web.NewService(s.db, keys, s.Accounts, s.Connect, s.Inbox, web.Config{PublicURL: cfg.PublicURL, Now: opt.Now}, s.log)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,9 @@ type DB struct {
 	// otherwise parse and plan every statement on every call (a quarter of
 	// the CPU of a short transaction). pgx caches them by itself.
 	stmts *stmtCache
+	// batch groups SQLite transactions into shared commits; nil on
+	// PostgreSQL, where transactions run side by side.
+	batch *batcher
 }
 
 // Open connects to the store named by rawURL: "sqlite:PATH" or
@@ -115,7 +118,9 @@ func openSQLite(path string) (*DB, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
-	return &DB{Dialect: SQLite, write: write, read: read, stmts: &stmtCache{}}, nil
+	d := &DB{Dialect: SQLite, write: write, read: read, stmts: &stmtCache{}}
+	d.batch = newBatcher(d)
+	return d, nil
 }
 
 func openPostgres(dsn string) (*DB, error) {
@@ -140,6 +145,9 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // Close closes every connection.
 func (d *DB) Close() error {
+	if d.batch != nil {
+		d.batch.close()
+	}
 	d.stmts.close()
 	err := d.write.Close()
 	if d.read != d.write {

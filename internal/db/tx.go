@@ -15,12 +15,28 @@ type Tx struct {
 }
 
 // InTx runs fn in a transaction, committing if fn returns nil and rolling
-// back otherwise. fn must not keep tx after it returns.
+// back otherwise; when it returns nil, fn's writes are committed. fn must not
+// keep tx after it returns, nor call InTx itself. On SQLite, transactions
+// that queue for the single writer are committed in groups (see batcher).
 func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if d.batch != nil {
+		return d.batch.do(ctx, fn)
+	}
+	return d.inTx(ctx, fn)
+}
+
+// inTx runs fn in a transaction of its own.
+func (d *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := d.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("db: begin: %w", err)
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			sqlTx.Rollback()
+			panic(p)
+		}
+	}()
 	if err := fn(&Tx{tx: sqlTx, db: d}); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("db: rollback: %w", rbErr))

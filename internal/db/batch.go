@@ -1,0 +1,159 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// maxBatch bounds the transactions committed together.
+const maxBatch = 64
+
+// errClosed is returned by InTx once the store is closed.
+var errClosed = errors.New("db: store closed")
+
+// batcher commits SQLite transactions in groups. SQLite has one writer, so
+// transactions queue for it anyway; running the queued ones inside a single
+// BEGIN … COMMIT, each in a savepoint of its own, keeps every transaction
+// atomic and durable before InTx returns, while one commit — the costly
+// part — serves them all.
+type batcher struct {
+	d    *DB
+	reqs chan *txReq
+	done chan struct{}
+	quit chan struct{}
+}
+
+// txReq is one caller's transaction waiting for the writer.
+type txReq struct {
+	ctx context.Context
+	fn  func(*Tx) error
+	err chan error
+}
+
+func newBatcher(d *DB) *batcher {
+	b := &batcher{d: d, reqs: make(chan *txReq, maxBatch), done: make(chan struct{}), quit: make(chan struct{})}
+	go b.run()
+	return b
+}
+
+// do queues fn and waits for the commit of the group it ran in.
+func (b *batcher) do(ctx context.Context, fn func(*Tx) error) error {
+	r := &txReq{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	select {
+	case b.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.quit:
+		return errClosed
+	}
+	// Once queued, fn may be running: wait for the outcome whatever ctx does.
+	err := <-r.err
+	if p, ok := err.(panicked); ok {
+		panic(p.value) // in the caller's goroutine, as if fn had run there
+	}
+	return err
+}
+
+// panicked carries a panic of fn from the writer back to its caller.
+type panicked struct{ value any }
+
+func (p panicked) Error() string { return fmt.Sprintf("db: panic in transaction: %v", p.value) }
+
+func (b *batcher) close() {
+	close(b.quit)
+	<-b.done
+}
+
+func (b *batcher) run() {
+	defer close(b.done)
+	for {
+		var group []*txReq
+		select {
+		case r := <-b.reqs:
+			group = append(group, r)
+		case <-b.quit:
+			b.drain()
+			return
+		}
+	more:
+		for len(group) < maxBatch {
+			select {
+			case r := <-b.reqs:
+				group = append(group, r)
+			default:
+				break more
+			}
+		}
+		b.commit(group)
+	}
+}
+
+// drain fails what was queued when the store closed.
+func (b *batcher) drain() {
+	for {
+		select {
+		case r := <-b.reqs:
+			r.err <- errClosed
+		default:
+			return
+		}
+	}
+}
+
+// commit runs a group in one transaction and tells each caller its outcome.
+func (b *batcher) commit(group []*txReq) {
+	errs := make([]error, len(group))
+	err := b.d.inTx(context.Background(), func(tx *Tx) error {
+		if len(group) == 1 {
+			errs[0] = runFn(group[0], tx)
+			return errs[0]
+		}
+		for i, r := range group {
+			if errs[i] = r.ctx.Err(); errs[i] != nil {
+				continue
+			}
+			if err := inSavepoint(r, tx, &errs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i, r := range group {
+		if errs[i] == nil && err != nil {
+			errs[i] = err
+		}
+		r.err <- errs[i]
+	}
+}
+
+// inSavepoint runs one caller's fn so that its failure undoes only its own
+// writes; the error returned is the savepoint machinery's own, which dooms
+// the whole group.
+func inSavepoint(r *txReq, tx *Tx, fnErr *error) error {
+	if _, err := tx.tx.ExecContext(r.ctx, "SAVEPOINT batch"); err != nil {
+		*fnErr = err
+		return nil
+	}
+	*fnErr = runFn(r, tx)
+	if *fnErr != nil {
+		if _, err := tx.tx.Exec("ROLLBACK TO batch"); err != nil {
+			return fmt.Errorf("db: rollback to savepoint: %w", err)
+		}
+	}
+	if _, err := tx.tx.Exec("RELEASE batch"); err != nil {
+		return fmt.Errorf("db: release savepoint: %w", err)
+	}
+	return nil
+}
+
+// runFn runs a caller's fn. A panic is caught — the writer serves everyone
+// and must survive one caller's bug — and raised again in the caller.
+func runFn(r *txReq, tx *Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = panicked{p}
+		}
+	}()
+	return r.fn(tx)
+}

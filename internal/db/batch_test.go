@@ -1,0 +1,102 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/dbtest"
+)
+
+// TestConcurrentTransactionsStayAtomic runs many transactions at once — on
+// SQLite they share commits — and checks that each one's writes are all there
+// when it succeeded and none when it failed or panicked, and that every
+// caller is told its own outcome — a panic is raised in the caller.
+func TestConcurrentTransactionsStayAtomic(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		d := open(t, url)
+		ctx := context.Background()
+		const n = 200
+		errc := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() {
+					if p := recover(); p != nil {
+						errc[i] = fmt.Errorf("panic: %v", p)
+					}
+				}()
+				errc[i] = d.InTx(ctx, func(tx *db.Tx) error {
+					for _, suffix := range []string{"a", "b"} {
+						if _, err := tx.Exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)`, fmt.Sprintf("k%d%s", i, suffix), "v"); err != nil {
+							return err
+						}
+					}
+					switch i % 10 {
+					case 3:
+						return fmt.Errorf("fail %d", i)
+					case 7:
+						panic("boom")
+					case 9: // a conflict on the key another transaction wrote
+						_, err := tx.Exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)`, fmt.Sprintf("k%da", i), "dup")
+						return err
+					}
+					return nil
+				})
+			}()
+		}
+		wg.Wait()
+		for i, err := range errc {
+			var want string
+			switch i % 10 {
+			case 3:
+				want = fmt.Sprintf("fail %d", i)
+			case 7:
+				want = "panic"
+			}
+			switch {
+			case i%10 == 9 && !errors.Is(err, db.ErrConflict):
+				t.Errorf("tx %d: got %v, want ErrConflict", i, err)
+			case want == "" && i%10 != 9 && err != nil:
+				t.Errorf("tx %d: got %v, want success", i, err)
+			case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+				t.Errorf("tx %d: got %v, want an error with %q", i, err, want)
+			}
+			var count int
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM settings WHERE key IN (?, ?)`, fmt.Sprintf("k%da", i), fmt.Sprintf("k%db", i)).Scan(&count); err != nil {
+				t.Fatal(err)
+			}
+			if wantRows := map[bool]int{true: 2, false: 0}[errc[i] == nil]; count != wantRows {
+				t.Errorf("tx %d (err %v): %d rows, want %d", i, errc[i], count, wantRows)
+			}
+		}
+	})
+}
+
+func TestInTxAfterClose(t *testing.T) {
+	d, err := db.Open(context.Background(), dbtest.SQLite(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if err := d.InTx(context.Background(), func(*db.Tx) error { return nil }); err == nil {
+		t.Fatal("InTx on a closed store succeeded")
+	}
+}
+
+func TestInTxCancelledBeforeItRuns(t *testing.T) {
+	d := open(t, dbtest.SQLite(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	err := d.InTx(ctx, func(*db.Tx) error { ran = true; return nil })
+	if !errors.Is(err, context.Canceled) || ran {
+		t.Fatalf("got err %v, ran %v; want context.Canceled and fn not run", err, ran)
+	}
+}

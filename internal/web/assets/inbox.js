@@ -1,0 +1,77 @@
+// Live inbox: follows /v1/inbox/stream (the session cookie authenticates it)
+// from the newest message the page was rendered with, and puts each new
+// message on top. Message text only ever goes through textContent.
+"use strict";
+
+(function () {
+  var list = document.getElementById("messages");
+  var status = document.getElementById("live-status");
+  if (!list || !window.EventSource) {
+    return;
+  }
+  var seen = new Set();
+  list.querySelectorAll("li.message").forEach(function (li) {
+    seen.add(li.getAttribute("data-id"));
+  });
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text !== undefined) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  // when writes an RFC 3339 UTC time as the server does: 2006-01-02 15:04 UTC.
+  function when(iso) {
+    return iso.slice(0, 10) + " " + iso.slice(11, 16) + " UTC";
+  }
+
+  function render(m, seq) {
+    var li = el("li", "message");
+    li.setAttribute("data-id", m.id);
+    li.setAttribute("data-seq", seq);
+    var meta = el("div", "meta");
+    meta.appendChild(el("span", "sender", (m.app && m.app.name) || ""));
+    var time = el("time", "", when(m.created_at || ""));
+    time.setAttribute("datetime", m.created_at || "");
+    meta.appendChild(time);
+    li.appendChild(meta);
+    li.appendChild(el("p", "text", m.message || ""));
+    if (m.code) {
+      li.appendChild(el("p", "code", m.code));
+    }
+    if (m.reference) {
+      var ref = el("p", "reference muted", "Reference: ");
+      ref.appendChild(el("span", "", m.reference));
+      li.appendChild(ref);
+    }
+    return li;
+  }
+
+  var last = list.getAttribute("data-last-seq") || "0";
+  var source = new EventSource("/v1/inbox/stream?last_event_id=" + encodeURIComponent(last));
+  source.addEventListener("open", function () {
+    status.textContent = "Live: new messages appear here as they arrive.";
+  });
+  source.addEventListener("error", function () {
+    status.textContent = "Reconnecting…";
+  });
+  source.addEventListener("message", function (e) {
+    var m;
+    try {
+      m = JSON.parse(e.data);
+    } catch (err) {
+      return;
+    }
+    if (!m || !m.id || seen.has(m.id)) {
+      return;
+    }
+    seen.add(m.id);
+    list.insertBefore(render(m, e.lastEventId), list.firstChild);
+    document.getElementById("empty").hidden = true;
+  });
+})();
