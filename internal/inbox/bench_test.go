@@ -11,28 +11,49 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/inbox"
 	"github.com/linkbox/linkbox/internal/realtime"
 )
 
+// BenchmarkAdd measures storing a message in a transaction of its own, one
+// writer at a time and then from parallel writers, each for its own user.
 func BenchmarkAdd(b *testing.B) {
-	e := newEnv(b, dbtest.SQLite(b), options{})
 	ctx := context.Background()
-	user := e.newUser(b)
-	m := note(user, "Your parcel has shipped")
-	for b.Loop() {
+	add := func(b *testing.B, e *env, m inbox.NewMessage) {
 		err := e.db.InTx(ctx, func(tx *db.Tx) error {
 			_, err := e.svc.Add(ctx, tx, m)
 			return err
 		})
 		if err != nil {
-			b.Fatal(err)
+			b.Error(err)
 		}
 	}
+	b.Run("serial", func(b *testing.B) {
+		e := newEnv(b, dbtest.SQLite(b), options{})
+		m := note(e.newUser(b), "Your parcel has shipped")
+		for b.Loop() {
+			add(b, e, m)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		e := newEnv(b, dbtest.SQLite(b), options{})
+		const perProc = 16
+		b.SetParallelism(perProc)
+		users := e.newUsers(b, perProc*runtime.GOMAXPROCS(0))
+		var next atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			m := note(users[next.Add(1)-1], "Your parcel has shipped")
+			for pb.Next() {
+				add(b, e, m)
+			}
+		})
+	})
 }
 
 // BenchmarkPublishToSSE measures the time from the start of the writing
@@ -111,6 +132,8 @@ func (e *env) idleStreams(t testing.TB, baseURL, path string, users []string) {
 
 // readOpening reads a stream's response head and its first block.
 func readOpening(c net.Conn) error {
+	c.SetReadDeadline(time.Now().Add(waitTimeout))
+	defer c.SetReadDeadline(time.Time{})
 	r := bufio.NewReaderSize(c, 512)
 	resp, err := http.ReadResponse(r, nil)
 	if err != nil {

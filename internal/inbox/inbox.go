@@ -81,7 +81,8 @@ type Message struct {
 // Service stores inbox messages and serves them over HTTP.
 type Service struct {
 	// HeartbeatInterval is how often an idle stream sends a comment line;
-	// DefaultHeartbeat unless changed before Routes.
+	// DefaultHeartbeat unless changed before Routes (zero or less: the
+	// default).
 	HeartbeatInterval time.Duration
 
 	db     *db.DB

@@ -44,34 +44,52 @@ type stream struct {
 // "id: <seq>\nevent: message\ndata: <message JSON>\n\n". A client resumes
 // with Last-Event-ID; without it the stream starts with what comes next.
 func (h handlers) stream(w http.ResponseWriter, r *http.Request) error {
-	userID, err := h.auth.UserID(r)
+	st, sub, err := h.subscribe(r)
 	if err != nil {
 		return err
 	}
+	defer sub.Close()
+	st.w, st.rc = w, http.NewResponseController(w)
+	// Errors after the status is sent end the stream; the client resumes
+	// from the last id it saw.
+	if err := h.s.serve(r.Context(), st, sub); err != nil {
+		h.s.streamEnded(r.Context(), st, err)
+	}
+	return nil
+}
+
+// subscribe authenticates r, subscribes to its user's topic and finds where
+// the stream starts.
+func (h handlers) subscribe(r *http.Request) (*stream, *realtime.Subscription, error) {
+	userID, err := h.auth.UserID(r)
+	if err != nil {
+		return nil, nil, err
+	}
 	resume, resuming, err := parseLastEventID(r)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	// Subscribe before reading the sequence: whatever commits after the read
 	// is then announced to this subscription, so nothing falls in between.
 	sub := h.s.broker.Subscribe(Topic(userID))
-	defer sub.Close()
 	last, err := h.s.lastSeq(r.Context(), userID)
 	if err != nil {
-		return err
+		sub.Close()
+		return nil, nil, err
 	}
 	if resuming {
 		// An id from the future (another store, a restored backup) would
 		// hide the next messages; the client's position is then ours.
 		last = min(last, resume)
 	}
-	st := &stream{w: w, rc: http.NewResponseController(w), userID: userID, last: last}
-	// The status is sent: from here on errors end the stream and the client
-	// resumes from the last id it saw.
-	if err := h.s.serve(r.Context(), st, sub); err != nil && r.Context().Err() == nil {
-		h.s.log.WarnContext(r.Context(), "inbox: stream ended", "user_id", userID, "err", err)
+	return &stream{userID: userID, last: last}, sub, nil
+}
+
+// streamEnded logs why a stream ended, unless the client left.
+func (s *Service) streamEnded(ctx context.Context, st *stream, err error) {
+	if ctx.Err() == nil {
+		s.log.WarnContext(ctx, "inbox: stream ended", "user_id", st.userID, "err", err)
 	}
-	return nil
 }
 
 // parseLastEventID reads the Last-Event-ID header or, for reconnections made
@@ -96,13 +114,14 @@ func parseLastEventID(r *http.Request) (seq int64, ok bool, err error) {
 // serve sends what the client missed, then each new message, until the
 // client leaves, a write fails or the subscription ends.
 func (s *Service) serve(ctx context.Context, st *stream, sub *realtime.Subscription) error {
-	if err := st.open(); err != nil {
+	if err := s.start(ctx, st); err != nil {
 		return err
 	}
-	if err := s.catchUp(ctx, st); err != nil {
-		return err
+	every := s.HeartbeatInterval
+	if every <= 0 {
+		every = DefaultHeartbeat
 	}
-	tick := time.NewTicker(s.HeartbeatInterval)
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
 		select {
@@ -113,18 +132,34 @@ func (s *Service) serve(ctx context.Context, st *stream, sub *realtime.Subscript
 				return err
 			}
 		case _, ok := <-sub.C():
-			open := ok && drain(sub)
-			if err := s.catchUp(ctx, st); err != nil {
+			if open, err := s.notified(ctx, st, sub, ok); !open || err != nil {
 				return err
-			}
-			if !open {
-				// Dropped for falling behind, or the broker closed: end, so
-				// that the client reconnects with its Last-Event-ID.
-				s.log.DebugContext(ctx, "inbox: subscription ended", "user_id", st.userID, "dropped", sub.Dropped())
-				return nil
 			}
 		}
 	}
+}
+
+// start sends the opening block and what the client missed.
+func (s *Service) start(ctx context.Context, st *stream) error {
+	if err := st.open(); err != nil {
+		return err
+	}
+	return s.catchUp(ctx, st)
+}
+
+// notified answers an event (ok) or the end of the subscription (!ok): it
+// sends the new messages and reports whether the stream goes on.
+func (s *Service) notified(ctx context.Context, st *stream, sub *realtime.Subscription, ok bool) (bool, error) {
+	open := ok && drain(sub)
+	if err := s.catchUp(ctx, st); err != nil {
+		return false, err
+	}
+	if !open {
+		// Dropped for falling behind, or the broker closed: end, so that
+		// the client reconnects with its Last-Event-ID.
+		s.log.DebugContext(ctx, "inbox: subscription ended", "user_id", st.userID, "dropped", sub.Dropped())
+	}
+	return open, nil
 }
 
 // drain takes the events already queued, which the coming catch-up answers
