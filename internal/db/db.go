@@ -59,6 +59,7 @@ type DB struct {
 	// batch groups SQLite transactions into shared commits; nil on
 	// PostgreSQL, where transactions run side by side.
 	batch *batcher
+	ckpt  *checkpointer // SQLite only
 }
 
 // Open connects to the store named by rawURL: "sqlite:PATH" or
@@ -100,27 +101,36 @@ func openSQLite(path string) (*DB, error) {
 	// IMMEDIATE takes the write lock at BEGIN, so a transaction that reads
 	// then writes cannot fail to upgrade its lock halfway through.
 	q.Set("_txlock", "immediate")
-	dsn := "file:" + path + "?" + q.Encode()
-	write, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("db: open sqlite: %w", err)
-	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxLifetime(0)
-	q.Add("_pragma", "query_only(1)")
-	read, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		write.Close()
-		return nil, fmt.Errorf("db: open sqlite: %w", err)
-	}
-	n := max(4, 2*runtime.GOMAXPROCS(0))
-	read.SetMaxOpenConns(n)
-	read.SetMaxIdleConns(n)
-	read.SetConnMaxLifetime(0)
+	ckpt := pool(path, q, 1)
+	// The writer never checkpoints: the checkpointer does, off its path.
+	w := cloneValues(q)
+	w.Add("_pragma", "wal_autocheckpoint(0)")
+	write := pool(path, w, 1)
+	r := cloneValues(q)
+	r.Add("_pragma", "query_only(1)")
+	read := pool(path, r, max(4, 2*runtime.GOMAXPROCS(0)))
 	d := &DB{Dialect: SQLite, write: write, read: read, stmts: &stmtCache{}}
 	d.batch = newBatcher(d)
+	d.ckpt = newCheckpointer(ckpt)
 	return d, nil
+}
+
+// pool returns a pool of at most n connections to the SQLite file; opening
+// is lazy and cannot fail here — Open's Ping reports a bad path.
+func pool(path string, q url.Values, n int) *sql.DB {
+	p, _ := sql.Open("sqlite", "file:"+path+"?"+q.Encode()) // only fails for an unknown driver
+	p.SetMaxOpenConns(n)
+	p.SetMaxIdleConns(n)
+	p.SetConnMaxLifetime(0)
+	return p
+}
+
+func cloneValues(q url.Values) url.Values {
+	c := url.Values{}
+	for k, v := range q {
+		c[k] = append([]string(nil), v...)
+	}
+	return c
 }
 
 func openPostgres(dsn string) (*DB, error) {
@@ -149,6 +159,9 @@ func (d *DB) Close() error {
 		d.batch.close()
 	}
 	d.stmts.close()
+	if d.ckpt != nil {
+		defer d.ckpt.close()
+	}
 	err := d.write.Close()
 	if d.read != d.write {
 		err = errors.Join(err, d.read.Close())
