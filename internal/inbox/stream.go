@@ -44,7 +44,12 @@ type stream struct {
 // "id: <seq>\nevent: message\ndata: <message JSON>\n\n". A client resumes
 // with Last-Event-ID; without it the stream starts with what comes next.
 func (h handlers) stream(w http.ResponseWriter, r *http.Request) error {
-	st, sub, err := h.subscribe(r)
+	var (
+		st  *stream
+		sub *realtime.Subscription
+		err error
+	)
+	offStack(func() { st, sub, err = h.subscribe(r) })
 	if err != nil {
 		return err
 	}
@@ -144,14 +149,32 @@ func (s *Service) start(ctx context.Context, st *stream) error {
 	if err := st.open(); err != nil {
 		return err
 	}
-	return s.catchUp(ctx, st)
+	var err error
+	offStack(func() { err = s.catchUp(ctx, st) })
+	return err
+}
+
+// offStack runs fn on a goroutine of its own and waits for it. A stream's
+// goroutine lives for hours, mostly idle; the store's calls (the SQLite
+// driver's especially) need deep stacks, which would stay allocated to that
+// goroutine — thousands of idle streams then hold megabytes of stack they
+// no longer use. A short-lived goroutine takes the depth and returns it.
+func offStack(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
 }
 
 // notified answers an event (ok) or the end of the subscription (!ok): it
 // sends the new messages and reports whether the stream goes on.
 func (s *Service) notified(ctx context.Context, st *stream, sub *realtime.Subscription, ok bool) (bool, error) {
 	open := ok && drain(sub)
-	if err := s.catchUp(ctx, st); err != nil {
+	var err error
+	offStack(func() { err = s.catchUp(ctx, st) })
+	if err != nil {
 		return false, err
 	}
 	if !open {
