@@ -37,7 +37,21 @@ func openMattn(path string) (*DB, error) {
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
-	return &DB{Dialect: SQLite, write: write, read: read}, nil
+	// The same statement cache, group commit and background checkpoints as
+	// the store's own SQLite, so that only the driver differs. The writer
+	// pool's one connection lives as long as the pool, so the pragma holds.
+	if _, err := write.Exec("PRAGMA wal_autocheckpoint = 0"); err != nil {
+		return nil, fmt.Errorf("mattn writer: %w", err)
+	}
+	ckpt, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open mattn checkpointer: %w", err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	d := &DB{Dialect: SQLite, write: write, read: read, stmts: &stmtCache{}}
+	d.batch = newBatcher(d)
+	d.ckpt = newCheckpointer(ckpt)
+	return d, nil
 }
 
 // benchDriver is a SQLite driver under comparison; its name becomes the
