@@ -46,6 +46,9 @@ const (
 var (
 	keyLimit = ratelimit.Limit{Events: 200, Per: 2 * time.Second} // 100/s, burst 200
 	otpLimit = ratelimit.Limit{Events: 10, Per: time.Minute}      // OTP sends per (app, user_id)
+	// badKeyLimit caps wrong API keys per client IP: beyond it the IP's
+	// requests are refused before any key is looked up.
+	badKeyLimit = ratelimit.Limit{Events: 30, Per: time.Minute}
 )
 
 // Inbox delivers messages to accounts: Add and EraseCode run inside the

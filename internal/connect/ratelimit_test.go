@@ -82,6 +82,30 @@ func TestAPIKeyLimit(t *testing.T) {
 	})
 }
 
+// TestWrongKeyLimit: 30 wrong API keys per minute per client IP; then even a
+// right key from that IP waits, and one key's worth refills in 2 s.
+func TestWrongKeyLimit(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := limitedEnv(t, url)
+		_, key := e.createApp("App")
+		for i := range 30 {
+			if r := e.post("lbk_wrong", "/api/link-account/unlink", `{}`); r.status != http.StatusUnauthorized {
+				t.Fatalf("wrong key %d: %d, want 401", i+1, r.status)
+			}
+		}
+		if r := e.post("lbk_wrong", "/api/link-account/unlink", `{}`); r.status != http.StatusTooManyRequests || r.body["message"] != "Rate limit exceeded" {
+			t.Fatalf("31st wrong key: %d %v, want 429 Rate limit exceeded", r.status, r.body)
+		}
+		if r := e.post(key, "/api/link-account/unlink", `{}`); r.status != http.StatusTooManyRequests {
+			t.Errorf("right key from the same IP: %d, want 429 until the limit refills", r.status)
+		}
+		e.clock.Advance(2 * time.Second)
+		if r := e.post(key, "/api/link-account/unlink", `{}`); r.status != http.StatusBadRequest {
+			t.Errorf("after 2 s: %d, want the request through (400: no user_id)", r.status)
+		}
+	})
+}
+
 // failing is a Limiter whose store is down.
 type failing struct{}
 

@@ -3,6 +3,8 @@ package connect
 import (
 	"net/http"
 
+	"github.com/linkbox/linkbox/internal/errs"
+	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 )
 
@@ -25,7 +27,15 @@ type handler func(w http.ResponseWriter, r *http.Request, app App) error
 // before h.
 func (s *Service) endpoint(h handler) http.Handler {
 	return s.api.H(func(w http.ResponseWriter, r *http.Request) error {
+		badKeys := "connect:badkey:ip:" + httpx.ClientIP(r).String()
+		if err := s.peek(r, badKeys, badKeyLimit); err != nil {
+			return err
+		}
 		app, err := s.authenticate(r.Context(), r.Header.Get("X-Api-Key"))
+		if errs.Is(err, errs.Unauthorized, errInvalidAPIKey.Code) {
+			// Each wrong key costs a store lookup and is a guess: count it.
+			s.limiter.Take(r.Context(), badKeys, badKeyLimit, 1)
+		}
 		if err != nil {
 			return err
 		}
@@ -34,6 +44,15 @@ func (s *Service) endpoint(h handler) http.Handler {
 		}
 		return h(w, r, app)
 	})
+}
+
+// peek refuses the request, without counting it, when key is over l.
+func (s *Service) peek(r *http.Request, key string, l ratelimit.Limit) error {
+	res, err := s.limiter.Take(r.Context(), key, l, 0)
+	if err != nil || res.Allowed {
+		return nil // a failing limiter lets the request through, as in take
+	}
+	return rateLimited(res.RetryAfter)
 }
 
 // take counts one event for key under l and reports it in the X-RateLimit-*
