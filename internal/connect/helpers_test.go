@@ -15,6 +15,7 @@ import (
 
 	"github.com/linkbox/linkbox/internal/connect"
 	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/inbox"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 	"github.com/linkbox/linkbox/internal/realtime"
@@ -75,7 +76,7 @@ func newEnv(t testing.TB, databaseURL string, limiter ratelimit.Limiter) *env {
 	e.svc = e.newService(limiter)
 	mux := http.NewServeMux()
 	e.svc.Routes(mux)
-	e.server = httptest.NewServer(mux)
+	e.server = httptest.NewServer(httpx.WithClientIP(nil)(mux))
 	t.Cleanup(e.server.Close)
 	return e
 }
