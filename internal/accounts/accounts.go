@@ -90,7 +90,7 @@ func NewService(ctx context.Context, d *db.DB, keys *secrets.Keyring, smsq SMSQu
 	s := &Service{db: d, keys: keys, smsq: smsq, cfg: cfg, log: log}
 	s.hasher = newHasher(cfg.Hash, cfg.HashConcurrency)
 	s.verified = newTTLCache[[sha256.Size]byte, string](verifiedTokens)
-	s.api = httpx.Adapter{Log: log, Render: renderError}
+	s.api = httpx.Adapter{Log: log, Render: httpx.RenderNested}
 	s.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{cfg.Algorithm}),
 		jwt.WithIssuer(cfg.Issuer),

@@ -2,11 +2,9 @@ package accounts
 
 import (
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/errs"
-	"github.com/linkbox/linkbox/internal/httpx"
 )
 
 // The error codes of the Accounts API, answered as
@@ -77,24 +75,4 @@ func rateLimited(retry time.Duration) *errs.Error {
 	e := errs.E(errs.TooMany, "rate_limited", "Too many requests; try again later")
 	e.RetryAfter = max(retry, time.Second)
 	return e
-}
-
-// errorBody is the seed's error shape.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// renderError writes e in the Accounts API's shape; httpx.Adapter has chosen
-// the status and logged the cause.
-func renderError(w http.ResponseWriter, status int, e *errs.Error) {
-	if status == http.StatusUnauthorized {
-		// RFC 6750 §3: a 401 to a bearer-token request names the scheme.
-		w.Header().Set("WWW-Authenticate", `Bearer realm="linkbox"`)
-	}
-	httpx.WriteJSON(w, status, errorBody{errorDetail{Code: e.Code, Message: e.Message}})
 }

@@ -14,15 +14,21 @@ import (
 	"github.com/linkbox/linkbox/internal/config"
 )
 
-// admin opens the services for a one-shot command; logs go to stderr at
-// warning level so the command's own output stays readable.
-func admin(ctx context.Context, raw config.Raw, stderr io.Writer) (*Server, error) {
+// withAdmin runs a one-shot command on the services, closing them after;
+// logs go to stderr at warning level so the command's own output stays
+// readable.
+func withAdmin(ctx context.Context, raw config.Raw, stderr io.Writer, fn func(*Server) error) error {
 	cfg, err := raw.Parse()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cfg.LogLevel = max(cfg.LogLevel, slog.LevelWarn)
-	return New(ctx, cfg, newLogger(cfg, stderr), Options{})
+	srv, err := New(ctx, cfg, newLogger(cfg, stderr), Options{})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	return fn(srv)
 }
 
 // printResult writes v as one JSON object, or as a two-column table.
@@ -58,16 +64,13 @@ func usersCreate(ctx context.Context, raw config.Raw, args []string, stdout, std
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	srv, err := admin(ctx, raw, stderr)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	u, err := srv.Accounts.CreateUser(ctx, nu)
-	if err != nil {
-		return err
-	}
-	return printResult(stdout, *asJSON, accounts.FullUser(u), userRows(u))
+	return withAdmin(ctx, raw, stderr, func(srv *Server) error {
+		u, err := srv.Accounts.CreateUser(ctx, nu)
+		if err != nil {
+			return err
+		}
+		return printResult(stdout, *asJSON, accounts.FullUser(u), userRows(u))
+	})
 }
 
 func usersSetStatus(ctx context.Context, raw config.Raw, args []string, stdout, stderr io.Writer) error {
@@ -78,16 +81,13 @@ func usersSetStatus(ctx context.Context, raw config.Raw, args []string, stdout, 
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	srv, err := admin(ctx, raw, stderr)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	u, err := srv.Accounts.SetStatus(ctx, *phone, *status)
-	if err != nil {
-		return err
-	}
-	return printResult(stdout, *asJSON, accounts.FullUser(u), userRows(u))
+	return withAdmin(ctx, raw, stderr, func(srv *Server) error {
+		u, err := srv.Accounts.SetStatus(ctx, *phone, *status)
+		if err != nil {
+			return err
+		}
+		return printResult(stdout, *asJSON, accounts.FullUser(u), userRows(u))
+	})
 }
 
 func keysRotate(ctx context.Context, raw config.Raw, args []string, stdout, stderr io.Writer) error {
@@ -96,14 +96,11 @@ func keysRotate(ctx context.Context, raw config.Raw, args []string, stdout, stde
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	srv, err := admin(ctx, raw, stderr)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	kid, err := srv.Accounts.RotateKey(ctx)
-	if err != nil {
-		return err
-	}
-	return printResult(stdout, *asJSON, map[string]string{"kid": kid}, [][2]string{{"kid", kid}})
+	return withAdmin(ctx, raw, stderr, func(srv *Server) error {
+		kid, err := srv.Accounts.RotateKey(ctx)
+		if err != nil {
+			return err
+		}
+		return printResult(stdout, *asJSON, map[string]string{"kid": kid}, [][2]string{{"kid", kid}})
+	})
 }

@@ -28,17 +28,14 @@ func appsCreate(ctx context.Context, raw config.Raw, args []string, stdout, stde
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	srv, err := admin(ctx, raw, stderr)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	a, key, err := srv.Connect.CreateApp(ctx, *name, returnURLs, *ttl)
-	if err != nil {
-		return err
-	}
-	out := map[string]string{"id": a.ID, "name": a.Name, "api_key": key}
-	return printResult(stdout, *asJSON, out, [][2]string{{"id", a.ID}, {"name", a.Name}, {"api_key", key + "   (shown once: keep it now)"}})
+	return withAdmin(ctx, raw, stderr, func(srv *Server) error {
+		a, key, err := srv.Connect.CreateApp(ctx, *name, returnURLs, *ttl)
+		if err != nil {
+			return err
+		}
+		out := map[string]string{"id": a.ID, "name": a.Name, "api_key": key}
+		return printResult(stdout, *asJSON, out, [][2]string{{"id", a.ID}, {"name", a.Name}, {"api_key", key + "   (shown once: keep it now)"}})
+	})
 }
 
 func appsList(ctx context.Context, raw config.Raw, args []string, stdout, stderr io.Writer) error {
@@ -47,29 +44,26 @@ func appsList(ctx context.Context, raw config.Raw, args []string, stdout, stderr
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	srv, err := admin(ctx, raw, stderr)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	apps, err := srv.Connect.ListApps(ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		list := make([]map[string]any, 0, len(apps))
-		for _, a := range apps {
-			list = append(list, map[string]any{"id": a.ID, "name": a.Name, "return_urls": a.ReturnURLs,
-				"otp_ttl": a.OTPTTL.String(), "created_at": a.CreatedAt.UTC().Format(time.RFC3339)})
+	return withAdmin(ctx, raw, stderr, func(srv *Server) error {
+		apps, err := srv.Connect.ListApps(ctx)
+		if err != nil {
+			return err
 		}
-		return printResult(stdout, true, map[string]any{"apps": list}, nil)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tOTP TTL\tCREATED\tRETURN URLS")
-	for _, a := range apps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.ID, a.Name, a.OTPTTL, a.CreatedAt.UTC().Format(time.RFC3339), strings.Join(a.ReturnURLs, " "))
-	}
-	return tw.Flush()
+		if *asJSON {
+			list := make([]map[string]any, 0, len(apps))
+			for _, a := range apps {
+				list = append(list, map[string]any{"id": a.ID, "name": a.Name, "return_urls": a.ReturnURLs,
+					"otp_ttl": a.OTPTTL.String(), "created_at": a.CreatedAt.UTC().Format(time.RFC3339)})
+			}
+			return printResult(stdout, true, map[string]any{"apps": list}, nil)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tOTP TTL\tCREATED\tRETURN URLS")
+		for _, a := range apps {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.ID, a.Name, a.OTPTTL, a.CreatedAt.UTC().Format(time.RFC3339), strings.Join(a.ReturnURLs, " "))
+		}
+		return tw.Flush()
+	})
 }
 
 // appByID runs a command that takes one app id, with its flags (--json)
@@ -88,12 +82,9 @@ func appByID(ctx context.Context, raw config.Raw, name string, args []string, st
 	if id == "" || fs.NArg() != 0 {
 		return fmt.Errorf("%s: want exactly one app id", name)
 	}
-	srv, err := admin(ctx, raw, stderr)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	return fn(srv, id, *asJSON)
+	return withAdmin(ctx, raw, stderr, func(srv *Server) error {
+		return fn(srv, id, *asJSON)
+	})
 }
 
 func appsRotateKey(ctx context.Context, raw config.Raw, args []string, stdout, stderr io.Writer) error {

@@ -46,3 +46,23 @@ func (a Adapter) Error(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	a.Render(w, status, e)
 }
+
+// nestedError is the error shape of the account-facing APIs (Accounts, the
+// inbox): {"error":{"code":"…","message":"…"}}.
+type nestedError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// RenderNested writes e as {"error":{"code","message"}}. A 401 names the
+// Bearer scheme (RFC 6750 §3): these APIs take bearer tokens.
+func RenderNested(w http.ResponseWriter, status int, e *errs.Error) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="linkbox"`)
+	}
+	var body nestedError
+	body.Error.Code, body.Error.Message = e.Code, e.Message
+	WriteJSON(w, status, body)
+}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/httpx"
 )
 
@@ -28,7 +27,7 @@ type Authenticator interface {
 //	404     user_not_found     the account was deleted while its token lives
 //	500     internal_error     a fault of ours, logged with the request id
 func (s *Service) Routes(mux *http.ServeMux, auth Authenticator) {
-	a := httpx.Adapter{Log: s.log, Render: renderError}
+	a := httpx.Adapter{Log: s.log, Render: httpx.RenderNested}
 	h := handlers{s: s, auth: auth}
 	mux.Handle("GET /v1/inbox/messages", a.H(h.list))
 	mux.Handle("POST /v1/inbox/messages/{id}/read", a.H(h.read))
@@ -84,22 +83,4 @@ func (h handlers) read(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpx.WriteJSON(w, http.StatusOK, m)
 	return nil
-}
-
-// errorBody is the Accounts API's error shape.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-func renderError(w http.ResponseWriter, status int, e *errs.Error) {
-	if status == http.StatusUnauthorized {
-		// RFC 6750 §3: a 401 to a bearer-token request names the scheme.
-		w.Header().Set("WWW-Authenticate", `Bearer realm="linkbox"`)
-	}
-	httpx.WriteJSON(w, status, errorBody{errorDetail{Code: e.Code, Message: e.Message}})
 }

@@ -1,0 +1,86 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/linkbox/linkbox/internal/app"
+	"github.com/linkbox/linkbox/internal/dbtest"
+)
+
+// cli runs one linkbox command on the store at url and decodes its --json
+// output into out (when out is not nil).
+func cli(t *testing.T, url string, out any, args ...string) error {
+	t.Helper()
+	var stdout bytes.Buffer
+	vars := map[string]string{"LINKBOX_DATABASE_URL": url, "LINKBOX_SECRET": strings.Repeat("s", 32)}
+	err := app.Run(context.Background(), args, env(vars), &stdout, io.Discard)
+	if err == nil && out != nil {
+		if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
+			t.Fatalf("%v: output %q: %v", args, stdout.String(), err)
+		}
+	}
+	return err
+}
+
+func TestAdminCommands(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		var user map[string]any
+		if err := cli(t, url, &user, "users", "create", "--phone", "+25761234567", "--password", "a good password",
+			"--first-name", "Ann", "--last-name", "Agent", "--email", "ann@example.com", "--role", "agent", "--json"); err != nil {
+			t.Fatal(err)
+		}
+		if user["role"] != "agent" || user["status"] != "active" || user["object"] != "user" || user["verified_at"] == nil {
+			t.Errorf("users create = %v, want an active, verified agent", user)
+		}
+		if err := cli(t, url, nil, "users", "create", "--phone", "+25761234567", "--password", "a good password",
+			"--first-name", "A", "--last-name", "B", "--email", "a@example.com"); err == nil {
+			t.Error("a second account with the same phone was created")
+		}
+		if err := cli(t, url, &user, "users", "set-status", "--phone", "+25761234567", "--status", "blocked", "--json"); err != nil || user["status"] != "blocked" {
+			t.Errorf("set-status = %v, %v; want blocked", user, err)
+		}
+		if err := cli(t, url, nil, "users", "set-status", "--phone", "+25761234567", "--status", "deleted"); err == nil {
+			t.Error("set-status accepted an unknown status")
+		}
+
+		var created struct {
+			ID     string `json:"id"`
+			APIKey string `json:"api_key"`
+		}
+		if err := cli(t, url, &created, "apps", "create", "--name", "Shop", "--return-url", "https://shop.example/back/", "--json"); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(created.APIKey, "lbk_") {
+			t.Errorf("apps create api_key = %q", created.APIKey)
+		}
+		if err := cli(t, url, nil, "apps", "create", "--name", "Bad", "--return-url", "http://shop.example/"); err == nil {
+			t.Error("apps create accepted a plain-http return URL off localhost")
+		}
+		var rotated map[string]string
+		if err := cli(t, url, &rotated, "apps", "rotate-key", created.ID, "--json"); err != nil || rotated["api_key"] == created.APIKey {
+			t.Errorf("rotate-key = %v, %v; want a new key", rotated, err)
+		}
+		var list struct{ Apps []map[string]any }
+		if err := cli(t, url, &list, "apps", "list", "--json"); err != nil || len(list.Apps) != 1 || list.Apps[0]["name"] != "Shop" {
+			t.Errorf("apps list = %v, %v", list, err)
+		}
+		if err := cli(t, url, nil, "apps", "delete", created.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := cli(t, url, &list, "apps", "list", "--json"); err != nil || len(list.Apps) != 0 {
+			t.Errorf("apps list after delete = %v, %v", list, err)
+		}
+		if err := cli(t, url, nil, "apps", "delete", created.ID); err == nil {
+			t.Error("deleting a deleted app succeeded")
+		}
+		var key map[string]string
+		if err := cli(t, url, &key, "keys", "rotate", "--json"); err != nil || key["kid"] == "" {
+			t.Errorf("keys rotate = %v, %v", key, err)
+		}
+	})
+}
