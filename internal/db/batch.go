@@ -39,6 +39,9 @@ func newBatcher(d *DB) *batcher {
 
 // do queues fn and waits for the commit of the group it ran in.
 func (b *batcher) do(ctx context.Context, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	r := &txReq{ctx: ctx, fn: fn, err: make(chan error, 1)}
 	select {
 	case b.reqs <- r:
@@ -48,7 +51,18 @@ func (b *batcher) do(ctx context.Context, fn func(*Tx) error) error {
 		return errClosed
 	}
 	// Once queued, fn may be running: wait for the outcome whatever ctx does.
-	err := <-r.err
+	var err error
+	select {
+	case err = <-r.err:
+	case <-b.done:
+		// The writer has stopped; it answers before it stops, so an answer
+		// not buffered by now will never come.
+		select {
+		case err = <-r.err:
+		default:
+			return errClosed
+		}
+	}
 	if p, ok := err.(panicked); ok {
 		panic(p.value) // in the caller's goroutine, as if fn had run there
 	}
@@ -106,7 +120,9 @@ func (b *batcher) commit(group []*txReq) {
 	errs := make([]error, len(group))
 	err := b.d.inTx(context.Background(), func(tx *Tx) error {
 		if len(group) == 1 {
-			errs[0] = runFn(group[0], tx)
+			if errs[0] = group[0].ctx.Err(); errs[0] == nil {
+				errs[0] = runFn(group[0], tx)
+			}
 			return errs[0]
 		}
 		for i, r := range group {
