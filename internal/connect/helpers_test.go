@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linkbox/linkbox/internal/clocktest"
 	"github.com/linkbox/linkbox/internal/connect"
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/httpx"
@@ -27,17 +28,10 @@ const publicURL = "https://linkbox.test"
 // start is the test clock's first reading.
 var start = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 
-// clock is a settable clock, safe for concurrent use.
-type clock struct{ ns atomic.Int64 }
+// clock is the tests' settable clock.
+type clock = clocktest.Clock
 
-func newClock() *clock {
-	c := &clock{}
-	c.ns.Store(start.UnixNano())
-	return c
-}
-
-func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+func newClock() *clock { return clocktest.New(start) }
 
 // env is a Connect service over the real inbox, behind a real HTTP server on
 // 127.0.0.1, over a fresh store.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linkbox/linkbox/internal/clocktest"
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/inbox"
@@ -28,17 +29,10 @@ const waitTimeout = 10 * time.Second
 // times to the second.
 var start = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 
-// clock is a settable clock, safe for concurrent use.
-type clock struct{ ns atomic.Int64 }
+// clock is the tests' settable clock.
+type clock = clocktest.Clock
 
-func newClock() *clock {
-	c := &clock{}
-	c.ns.Store(start.UnixNano())
-	return c
-}
-
-func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+func newClock() *clock { return clocktest.New(start) }
 
 // tokenAuth accepts "Authorization: Bearer tok-<userID>".
 type tokenAuth struct{}

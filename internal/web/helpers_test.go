@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/linkbox/linkbox/internal/accounts"
+	"github.com/linkbox/linkbox/internal/clocktest"
 	"github.com/linkbox/linkbox/internal/connect"
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/httpx"
@@ -39,11 +40,8 @@ const (
 
 var start = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
 
-// clock is a settable clock, safe for concurrent use.
-type clock struct{ ns atomic.Int64 }
-
-func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+// clock is the tests' settable clock.
+type clock = clocktest.Clock
 
 // env is the hosted pages over the real accounts, connect and inbox
 // services, behind a real HTTP server on 127.0.0.1, over a fresh store.
@@ -62,8 +60,7 @@ type env struct {
 func newEnv(t testing.TB, databaseURL string) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, clock: &clock{}, gw: smstest.NewGateway(t)}
-	e.clock.ns.Store(start.UnixNano())
+	e := &env{t: t, clock: clocktest.New(start), gw: smstest.NewGateway(t)}
 	e.db = openStore(t, databaseURL)
 	keys, err := secrets.New([]byte(strings.Repeat("k", 32)))
 	if err != nil {
