@@ -160,27 +160,19 @@ func (k *keyStore) reload(ctx context.Context) error {
 // load reads the active key and the retired ones still within keyGrace;
 // k.mu must be held.
 func (k *keyStore) load(ctx context.Context) error {
-	rows, err := k.db.Query(ctx, `SELECT kid, private_key, retired_at FROM signing_keys
+	keys, err := db.QueryAll(ctx, k.db, k.scan, `SELECT kid, private_key, retired_at FROM signing_keys
 		WHERE alg = ? AND (retired_at IS NULL OR retired_at > ?) ORDER BY created_at, kid`,
 		k.alg, k.now().Add(-keyGrace).UnixMilli())
 	if err != nil {
 		return fmt.Errorf("accounts: load signing keys: %w", err)
 	}
-	defer rows.Close()
 	set := &keySet{byKid: map[string]*signingKey{}, loaded: k.now()}
-	for rows.Next() {
-		key, err := k.scan(rows)
-		if err != nil {
-			return err
-		}
+	for _, key := range keys {
 		set.all = append(set.all, key)
 		set.byKid[key.kid] = key
 		if !key.retired {
 			set.active = key
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("accounts: load signing keys: %w", err)
 	}
 	k.set.Store(set)
 	return nil

@@ -122,21 +122,10 @@ func isLocalhost(host string) bool {
 
 // ListApps returns the apps not deleted, oldest first.
 func (s *Service) ListApps(ctx context.Context) ([]App, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, name, return_urls, otp_ttl_ms, created_at
+	apps, err := db.QueryAll(ctx, s.db, func(rows *sql.Rows) (App, error) { return scanApp(rows) },
+		`SELECT id, name, return_urls, otp_ttl_ms, created_at
 		FROM clients WHERE kind = 'app' AND deleted_at IS NULL ORDER BY created_at, id`)
 	if err != nil {
-		return nil, fmt.Errorf("connect: list apps: %w", err)
-	}
-	defer rows.Close()
-	apps := []App{}
-	for rows.Next() {
-		app, err := scanApp(rows)
-		if err != nil {
-			return nil, err
-		}
-		apps = append(apps, app)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("connect: list apps: %w", err)
 	}
 	return apps, nil

@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -181,25 +182,12 @@ func deadOTPReason(ctx context.Context, tx *db.Tx, appID string, q verifyOTPRequ
 // changed.
 func (s *Service) dropOTPs(ctx context.Context, tx *db.Tx, where string, args ...any) ([]string, error) {
 	type dead struct{ msgID, userID string }
-	rows, err := tx.Query(ctx, `DELETE FROM otps WHERE `+where+` RETURNING message_id, user_id`, args...)
+	list, err := db.QueryAll(ctx, tx, func(rows *sql.Rows) (d dead, err error) {
+		return d, rows.Scan(&d.msgID, &d.userID)
+	}, `DELETE FROM otps WHERE `+where+` RETURNING message_id, user_id`, args...)
 	if err != nil {
 		return nil, err
 	}
-	var list []dead
-	for rows.Next() {
-		var d dead
-		if err := rows.Scan(&d.msgID, &d.userID); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		list = append(list, d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	// The rows are read to the end before the next statement: a connection
-	// runs one statement at a time.
 	var changed []string
 	for _, d := range list {
 		if err := s.inbox.EraseCode(ctx, tx, d.msgID); err != nil {

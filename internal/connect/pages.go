@@ -135,25 +135,16 @@ type LinkedApp struct {
 // LinkedApps lists the apps linked to the account, most recently linked
 // first.
 func (s *Service) LinkedApps(ctx context.Context, userID string) ([]LinkedApp, error) {
-	rows, err := s.db.Query(ctx, `SELECT l.app_id, c.name, MIN(l.created_at) AS linked_at
+	apps, err := db.QueryAll(ctx, s.db, func(rows *sql.Rows) (a LinkedApp, err error) {
+		var at int64
+		err = rows.Scan(&a.AppID, &a.AppName, &at)
+		a.LinkedAt = time.UnixMilli(at)
+		return a, err
+	}, `SELECT l.app_id, c.name, MIN(l.created_at) AS linked_at
 		FROM links l JOIN clients c ON c.id = l.app_id
 		WHERE l.user_id = ? AND c.deleted_at IS NULL
 		GROUP BY l.app_id, c.name ORDER BY linked_at DESC, l.app_id`, userID)
 	if err != nil {
-		return nil, fmt.Errorf("connect: linked apps: %w", err)
-	}
-	defer rows.Close()
-	apps := []LinkedApp{}
-	for rows.Next() {
-		var a LinkedApp
-		var at int64
-		if err := rows.Scan(&a.AppID, &a.AppName, &at); err != nil {
-			return nil, fmt.Errorf("connect: linked apps: %w", err)
-		}
-		a.LinkedAt = time.UnixMilli(at)
-		apps = append(apps, a)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("connect: linked apps: %w", err)
 	}
 	return apps, nil

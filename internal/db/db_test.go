@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"sync"
 	"testing"
@@ -102,4 +103,30 @@ func TestOpenRejectsUnknownURL(t *testing.T) {
 			t.Errorf("Open(%q) succeeded, want an error", u)
 		}
 	}
+}
+
+func TestQueryAll(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		d := open(t, url)
+		ctx := context.Background()
+		key := func(rows *sql.Rows) (k string, err error) { return k, rows.Scan(&k) }
+		got, err := db.QueryAll(ctx, d, key, `SELECT key FROM settings WHERE key = ?`, "none")
+		if err != nil || got == nil || len(got) != 0 {
+			t.Fatalf("no rows: got %#v, %v; want an empty, non-nil slice", got, err)
+		}
+		for _, k := range []string{"b", "a"} {
+			if _, err := d.Exec(ctx, `INSERT INTO settings (key, value) VALUES (?, '')`, k); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err = db.QueryAll(ctx, d, key, `SELECT key FROM settings WHERE key IN (?, ?) ORDER BY key`, "a", "b")
+		if err != nil || len(got) != 2 || got[0] != "a" || got[1] != "b" {
+			t.Fatalf("got %v, %v; want [a b]", got, err)
+		}
+		boom := errors.New("boom")
+		_, err = db.QueryAll(ctx, d, func(*sql.Rows) (string, error) { return "", boom }, `SELECT key FROM settings WHERE key = ?`, "a")
+		if !errors.Is(err, boom) {
+			t.Fatalf("scan error: got %v, want boom", err)
+		}
+	})
 }

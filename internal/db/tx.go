@@ -108,3 +108,27 @@ func ExecOne(ctx context.Context, q Querier, query string, args ...any) error {
 	}
 	return nil
 }
+
+// QueryAll runs a query on q and returns every row, read by scan; it is
+// never nil, so an empty result encodes as []. The rows are read to the end
+// and closed before it returns: a transaction's connection runs one
+// statement at a time.
+func QueryAll[T any](ctx context.Context, q Querier, scan func(*sql.Rows) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(err)
+	}
+	return out, nil
+}

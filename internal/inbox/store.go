@@ -122,21 +122,9 @@ func (s *Service) query(ctx context.Context, query string, args ...any) ([]Messa
 // queryAt runs on q a query returning messageColumns; now decides which
 // codes are still alive.
 func (s *Service) queryAt(ctx context.Context, q db.Querier, now time.Time, query string, args ...any) ([]Message, error) {
-	rows, err := q.Query(ctx, query, args...)
+	msgs, err := db.QueryAll(ctx, q, func(rows *sql.Rows) (Message, error) { return s.scan(rows, now) }, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: query messages: %w", err)
-	}
-	defer rows.Close()
-	var msgs []Message
-	for rows.Next() {
-		m, err := s.scan(rows, now)
-		if err != nil {
-			return nil, err
-		}
-		msgs = append(msgs, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("inbox: read messages: %w", err)
 	}
 	return msgs, nil
 }

@@ -2,6 +2,7 @@ package sms
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -135,22 +136,12 @@ func (o *Outbox) deliverDue(ctx context.Context) (int, error) {
 // claim leases up to 32 due messages to this process.
 func (o *Outbox) claim(ctx context.Context) ([]queued, error) {
 	now := o.now().UnixMilli()
-	rows, err := o.db.Query(ctx, `SELECT id, to_phone, body, attempts FROM sms_outbox
+	due, err := db.QueryAll(ctx, o.db, func(rows *sql.Rows) (m queued, err error) {
+		return m, rows.Scan(&m.id, &m.to, &m.body, &m.attempts)
+	}, `SELECT id, to_phone, body, attempts FROM sms_outbox
 		WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? AND locked_until <= ?
 		ORDER BY next_attempt_at LIMIT 32`, now, now)
 	if err != nil {
-		return nil, fmt.Errorf("sms outbox: due: %w", err)
-	}
-	var due []queued
-	for rows.Next() {
-		var m queued
-		if err := rows.Scan(&m.id, &m.to, &m.body, &m.attempts); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sms outbox: scan: %w", err)
-		}
-		due = append(due, m)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return nil, fmt.Errorf("sms outbox: due: %w", err)
 	}
 	claimed := due[:0]
