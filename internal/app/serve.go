@@ -47,6 +47,10 @@ func serve(ctx context.Context, raw config.Raw, args []string, stderr io.Writer)
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Event streams are taken over from net/http, so Shutdown would not
+	// wait for them, nor end them: the inbox ends them as shutdown begins,
+	// and their clients reconnect to an instance that is not stopping.
+	hs.RegisterOnShutdown(srv.Inbox.Close)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("linkbox listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "store", storeKind(cfg.DatabaseURL))

@@ -127,9 +127,9 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 // LISTEN/NOTIFY, across every instance sharing a PostgreSQL store.
 func newBroker(ctx context.Context, d *db.DB, databaseURL string, log *slog.Logger) (realtime.Broker, error) {
 	if d.Dialect == db.Postgres {
-		return realtime.NewPostgres(ctx, databaseURL, log, realtime.WithChannel(notifyChannel(databaseURL)), realtime.WithBuffer(16))
+		return realtime.NewPostgres(ctx, databaseURL, log, realtime.WithChannel(notifyChannel(databaseURL)))
 	}
-	return realtime.NewMemory(realtime.WithBuffer(16)), nil
+	return realtime.NewMemory(), nil
 }
 
 func smsConfig(cfg config.Config) sms.Config {
@@ -164,8 +164,10 @@ func (s *Server) newLimiter(cfg config.Config, now func() time.Time) (ratelimit.
 // Handler is the whole HTTP surface.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close stops the background workers and closes the store.
+// Close ends the open event streams, stops the background workers and
+// closes the store.
 func (s *Server) Close() error {
+	s.Inbox.Close()
 	s.cancel()
 	s.wg.Wait()
 	return s.closeStores()

@@ -64,6 +64,7 @@ type env struct {
 type options struct {
 	broker    realtime.Broker // default realtime.NewMemory()
 	heartbeat time.Duration   // default inbox.DefaultHeartbeat
+	http2     bool            // serve over TLS with HTTP/2
 }
 
 func newEnv(t testing.TB, databaseURL string, opt options) *env {
@@ -91,10 +92,18 @@ func newEnv(t testing.TB, databaseURL string, opt options) *env {
 	}
 	mux := http.NewServeMux()
 	e.svc.Routes(mux, tokenAuth{})
-	e.server = httptest.NewServer(mux)
-	// Streams end with their requests; the server must close them first.
+	e.server = httptest.NewUnstartedServer(mux)
+	if opt.http2 {
+		e.server.EnableHTTP2 = true
+		e.server.StartTLS()
+	} else {
+		e.server.Start()
+	}
+	// Streams outlive their requests (HTTP/1.1 ones are taken over from
+	// net/http): the service ends them before the server closes.
 	t.Cleanup(e.server.Close)
 	t.Cleanup(e.server.CloseClientConnections)
+	t.Cleanup(e.svc.Close)
 	return e
 }
 

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/db"
@@ -90,12 +91,22 @@ type Service struct {
 	broker realtime.Broker
 	log    *slog.Logger
 	now    func() time.Time
+
+	// base is the context of the streams' store calls: a stream outlives
+	// its request. Close cancels it.
+	base      context.Context
+	cancel    context.CancelFunc
+	streamsMu sync.Mutex
+	streams   map[*stream]struct{} // open streams; nil once closed
 }
 
 // NewService returns the inbox over d, sealing codes with keys and announcing
 // new messages on broker.
 func NewService(d *db.DB, keys *secrets.Keyring, broker realtime.Broker, log *slog.Logger, now func() time.Time) *Service {
-	return &Service{HeartbeatInterval: DefaultHeartbeat, db: d, keys: keys, broker: broker, log: log, now: now}
+	s := &Service{HeartbeatInterval: DefaultHeartbeat, db: d, keys: keys, broker: broker, log: log, now: now,
+		streams: make(map[*stream]struct{})}
+	s.base, s.cancel = context.WithCancel(context.Background())
+	return s
 }
 
 // Topic is the realtime topic announcing userID's new messages.

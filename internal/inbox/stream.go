@@ -1,13 +1,15 @@
 package inbox
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/errs"
@@ -19,26 +21,55 @@ const (
 	streamPage = 100
 	// writeTimeout bounds each write to a stream. The server's WriteTimeout
 	// would cut every stream after 30 s; no deadline at all would let a
-	// client that stops reading hold its handler forever.
+	// client that stops reading hold its stream forever.
 	writeTimeout = 30 * time.Second
 	// retryMillis is the reconnection delay suggested to EventSource.
 	retryMillis = 3000
 )
 
-var errBadLastEventID = errs.E(errs.Invalid, "invalid_last_event_id",
-	"Last-Event-ID (or last_event_id) must be the id of an event of this stream: a non-negative integer")
+var (
+	errBadLastEventID = errs.E(errs.Invalid, "invalid_last_event_id",
+		"Last-Event-ID (or last_event_id) must be the id of an event of this stream: a non-negative integer")
+	errClosing = errs.E(errs.Unavailable, "shutting_down", "The server is shutting down; reconnect")
+	// errClientSent ends a stream whose client sent bytes after its request.
+	errClientSent = errors.New("inbox: client sent data on its event stream")
+)
 
 var heartbeat = []byte(": heartbeat\n\n")
 
-// stream is one open event stream. Idle streams are what a server holds by
-// the thousand, so it keeps nothing but these fields, the subscription and a
-// ticker: no goroutine of its own, no buffer between writes.
+// A stream is one open event stream. Idle streams are what a server holds by
+// the ten thousand, so an idle stream runs nothing: the broker's Receiver
+// starts a short-lived goroutine to send new messages, a timer sends the
+// heartbeats, and the connection, once taken over from net/http, is watched
+// by one goroutine with a minimal stack. net/http's per-connection buffers,
+// request and handler goroutine are let go; that is most of what a bare
+// net/http handler holds per connection.
 type stream struct {
-	w      http.ResponseWriter
-	rc     *http.ResponseController
+	s      *Service
 	userID string
+	// sub is set once, by subscribe; end may read it concurrently (a
+	// closing broker ends the stream from its own goroutine).
+	sub atomic.Pointer[realtime.Subscription]
+	// sending is idle, busy (a goroutine is sending) or again (events came
+	// while it was): events that meet a busy stream only mark it again.
+	sending atomic.Int32
+	ended   atomic.Bool
+
+	// out is set once, by begin; end may read it concurrently.
+	out atomic.Pointer[sink]
+
+	mu     sync.Mutex // serializes writes; guards the fields below
+	beat   *time.Timer
 	last   int64 // seq of the last message sent (or known to the client)
+	closed bool  // no more writes: the stream ended
 }
+
+// The states of stream.sending.
+const (
+	idle int32 = iota
+	busy
+	again
+)
 
 // stream serves GET /v1/inbox/stream. Each event is
 // "id: <seq>\nevent: message\ndata: <message JSON>\n\n". A client resumes
@@ -46,55 +77,73 @@ type stream struct {
 func (h handlers) stream(w http.ResponseWriter, r *http.Request) error {
 	var (
 		st  *stream
-		sub *realtime.Subscription
 		err error
 	)
-	offStack(func() { st, sub, err = h.subscribe(r) })
+	offStack(func() { st, err = h.s.subscribe(r, h.auth) })
 	if err != nil {
 		return err
 	}
-	defer sub.Close()
-	st.w, st.rc = w, http.NewResponseController(w)
-	// Errors after the status is sent end the stream; the client resumes
-	// from the last id it saw.
-	if err := h.s.serve(r.Context(), st, sub); err != nil {
-		h.s.streamEnded(r.Context(), st, err)
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Accel-Buffering", "no") // nginx would otherwise hold events back
+	w.WriteHeader(http.StatusOK)
+	if out, ok := hijack(w, r); ok {
+		st.begin(out)
+		go st.watch(out)
+		return nil
 	}
+	// HTTP/2, HTTP/1.0 or a writer that cannot be taken over: serve the
+	// stream from this handler, which waits for its end.
+	out := &sink{w: w, rc: http.NewResponseController(w), done: make(chan struct{})}
+	offStack(func() { st.begin(out) })
+	select {
+	case <-r.Context().Done():
+		st.end(nil)
+	case <-out.done:
+	}
+	// The response must not be written once the handler returns.
+	st.mu.Lock()
+	st.closed = true
+	st.mu.Unlock()
 	return nil
 }
 
 // subscribe authenticates r, subscribes to its user's topic and finds where
-// the stream starts.
-func (h handlers) subscribe(r *http.Request) (*stream, *realtime.Subscription, error) {
-	userID, err := h.auth.UserID(r)
+// the stream starts. The stream is busy until begin: events meanwhile wait
+// for its first catch-up.
+func (s *Service) subscribe(r *http.Request, auth Authenticator) (*stream, error) {
+	userID, err := auth.UserID(r)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	resume, resuming, err := parseLastEventID(r)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	st := &stream{s: s, userID: userID}
+	st.sending.Store(busy)
+	if !s.track(st) {
+		return nil, errClosing
 	}
 	// Subscribe before reading the sequence: whatever commits after the read
 	// is then announced to this subscription, so nothing falls in between.
-	sub := h.s.broker.Subscribe(Topic(userID))
-	last, err := h.s.lastSeq(r.Context(), userID)
+	st.sub.Store(s.broker.Subscribe(Topic(userID), st.notify))
+	if st.ended.Load() {
+		st.sub.Load().Close() // ended meanwhile, before end could see it
+	}
+	last, err := s.lastSeq(r.Context(), userID)
 	if err != nil {
-		sub.Close()
-		return nil, nil, err
+		st.end(nil)
+		return nil, err
 	}
 	if resuming {
 		// An id from the future (another store, a restored backup) would
 		// hide the next messages; the client's position is then ours.
 		last = min(last, resume)
 	}
-	return &stream{userID: userID, last: last}, sub, nil
-}
-
-// streamEnded logs why a stream ended, unless the client left.
-func (s *Service) streamEnded(ctx context.Context, st *stream, err error) {
-	if ctx.Err() == nil {
-		s.log.WarnContext(ctx, "inbox: stream ended", "user_id", st.userID, "err", err)
-	}
+	st.last = last
+	return st, nil
 }
 
 // parseLastEventID reads the Last-Event-ID header or, for reconnections made
@@ -116,90 +165,72 @@ func parseLastEventID(r *http.Request) (seq int64, ok bool, err error) {
 	return n, true, nil
 }
 
-// serve sends what the client missed, then each new message, until the
-// client leaves, a write fails or the subscription ends.
-func (s *Service) serve(ctx context.Context, st *stream, sub *realtime.Subscription) error {
-	if err := s.start(ctx, st); err != nil {
-		return err
+// begin sends the opening block and what the client missed, then arms the
+// heartbeat and lets events in.
+func (st *stream) begin(out *sink) {
+	st.out.Store(out)
+	if st.ended.Load() {
+		out.close() // ended before it began: end found no sink to close
+		return
 	}
-	every := s.HeartbeatInterval
-	if every <= 0 {
-		every = DefaultHeartbeat
+	st.mu.Lock()
+	err := st.write(fmt.Appendf(nil, ": connected\nretry: %d\nid: %d\n\n", retryMillis, st.last))
+	if err == nil {
+		st.beat = time.AfterFunc(st.s.heartbeatInterval(), st.heartbeat)
 	}
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-			if err := st.write(heartbeat); err != nil {
-				return err
-			}
-		case _, ok := <-sub.C():
-			if open, err := s.notified(ctx, st, sub, ok); !open || err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// start sends the opening block and what the client missed.
-func (s *Service) start(ctx context.Context, st *stream) error {
-	if err := st.open(); err != nil {
-		return err
-	}
-	var err error
-	offStack(func() { err = s.catchUp(ctx, st) })
-	return err
-}
-
-// offStack runs fn on a goroutine of its own and waits for it. A stream's
-// goroutine lives for hours, mostly idle; the store's calls (the SQLite
-// driver's especially) need deep stacks, which would stay allocated to that
-// goroutine — thousands of idle streams then hold megabytes of stack they
-// no longer use. A short-lived goroutine takes the depth and returns it.
-func offStack(fn func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn()
-	}()
-	<-done
-}
-
-// notified answers an event (ok) or the end of the subscription (!ok): it
-// sends the new messages and reports whether the stream goes on.
-func (s *Service) notified(ctx context.Context, st *stream, sub *realtime.Subscription, ok bool) (bool, error) {
-	open := ok && drain(sub)
-	var err error
-	offStack(func() { err = s.catchUp(ctx, st) })
+	st.mu.Unlock()
 	if err != nil {
-		return false, err
+		st.end(err)
+		return
 	}
-	if !open {
-		// Dropped for falling behind, or the broker closed: end, so that
-		// the client reconnects with its Last-Event-ID.
-		s.log.DebugContext(ctx, "inbox: subscription ended", "user_id", st.userID, "dropped", sub.Dropped())
-	}
-	return open, nil
+	st.send()
 }
 
-// drain takes the events already queued, which the coming catch-up answers
-// too. It reports false if it found the channel closed.
-func drain(sub *realtime.Subscription) bool {
-	for range len(sub.C()) {
-		if _, ok := <-sub.C(); !ok {
-			return false
+// notify is the stream's realtime.Receiver. It runs under the broker's lock,
+// so it only starts a sender or, if one is busy, tells it to look again.
+func (st *stream) notify(_ realtime.Event, ok bool) {
+	if !ok {
+		go st.end(nil) // the broker closed: the client reconnects elsewhere
+		return
+	}
+	for {
+		switch st.sending.Load() {
+		case idle:
+			if st.sending.CompareAndSwap(idle, busy) {
+				go st.send()
+				return
+			}
+		case busy:
+			if st.sending.CompareAndSwap(busy, again) {
+				return
+			}
+		default: // again: the sender will look once more anyway
+			return
 		}
 	}
-	return true
+}
+
+// send sends the new messages until no event came meanwhile. Its caller has
+// set the stream busy.
+func (st *stream) send() {
+	for {
+		if err := st.catchUp(); err != nil {
+			st.end(err)
+			return
+		}
+		if st.sending.CompareAndSwap(busy, idle) {
+			return
+		}
+		st.sending.Store(busy) // it was again: look once more
+	}
 }
 
 // catchUp sends every message numbered after st.last, oldest first.
-func (s *Service) catchUp(ctx context.Context, st *stream) error {
-	for {
-		msgs, err := s.since(ctx, st.userID, st.last, streamPage)
+func (st *stream) catchUp() error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for !st.closed {
+		msgs, err := st.s.since(st.s.base, st.userID, st.last, streamPage)
 		if err != nil || len(msgs) == 0 {
 			return err
 		}
@@ -215,6 +246,81 @@ func (s *Service) catchUp(ctx context.Context, st *stream) error {
 			return nil
 		}
 	}
+	return nil
+}
+
+// heartbeat sends a comment, so that proxies keep an idle connection open,
+// and re-arms itself.
+func (st *stream) heartbeat() {
+	st.mu.Lock()
+	err := st.write(heartbeat)
+	if err == nil && !st.closed {
+		st.beat.Reset(st.s.heartbeatInterval())
+	}
+	st.mu.Unlock()
+	if err != nil {
+		st.end(err)
+	}
+}
+
+// write sends b unless the stream ended; st.mu is held.
+func (st *stream) write(b []byte) error {
+	if st.closed {
+		return nil
+	}
+	return st.out.Load().write(b)
+}
+
+// watch waits for the client to leave. A client sends nothing on an event
+// stream, so any byte read, or an error, ends it.
+func (st *stream) watch(o *sink) {
+	err := errClientSent
+	if !o.pipelined {
+		var b [1]byte
+		if _, rerr := o.c.Read(b[:]); rerr != nil {
+			err = nil // the client left: nothing to report
+		}
+	}
+	st.end(err)
+}
+
+// end ends the stream, once: it unsubscribes, closes the sink (which
+// interrupts a write in progress) and stops further writes. err, if not nil,
+// is why, and is logged.
+func (st *stream) end(err error) {
+	if !st.ended.CompareAndSwap(false, true) {
+		return
+	}
+	if sub := st.sub.Load(); sub != nil {
+		sub.Close()
+	}
+	st.s.untrack(st)
+	if out := st.out.Load(); out != nil {
+		out.close()
+	}
+	st.mu.Lock()
+	st.closed = true
+	if st.beat != nil {
+		st.beat.Stop()
+	}
+	st.mu.Unlock()
+	if err != nil {
+		st.s.log.Debug("inbox: stream ended", "user_id", st.userID, "err", err)
+	}
+}
+
+// offStack runs fn on a goroutine of its own and waits for it. A stream's
+// handler may live for hours, mostly idle; the store's calls (the SQLite
+// driver's especially) need deep stacks, which would stay allocated to that
+// goroutine — thousands of idle streams then hold megabytes of stack they
+// no longer use. A short-lived goroutine takes the depth and returns it.
+func offStack(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
 }
 
 func appendEvents(b []byte, msgs []Message) ([]byte, error) {
@@ -233,31 +339,114 @@ func appendEvents(b []byte, msgs []Message) ([]byte, error) {
 	return b, nil
 }
 
-// open sends the headers and a first block: a comment that flushes them, the
-// reconnection delay, and the client's position as an id without data, which
-// sets EventSource's lastEventId without firing an event, so that a client
-// reconnecting before any message still resumes from here.
-func (st *stream) open() error {
-	h := st.w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no") // nginx would otherwise hold events back
-	st.w.WriteHeader(http.StatusOK)
-	return st.write(fmt.Appendf(nil, ": connected\nretry: %d\nid: %d\n\n", retryMillis, st.last))
+// A sink is where a stream's bytes go: a connection taken over from
+// net/http, or else the handler's ResponseWriter while the handler waits
+// for done.
+type sink struct {
+	c         net.Conn // taken over; nil: w, rc and done are used
+	pipelined bool     // the client sent more after its request
+	w         http.ResponseWriter
+	rc        *http.ResponseController
+	done      chan struct{}
+	closeOnce sync.Once // begin and end may both close
 }
+
+// hijack takes an HTTP/1.1 connection over from net/http once the status
+// line and headers are sent. net/http has then begun a chunked body (no
+// Content-Length, HTTP/1.1), so the stream goes on in chunks.
+func hijack(w http.ResponseWriter, r *http.Request) (*sink, bool) {
+	if r.ProtoMajor != 1 || r.ProtoMinor < 1 {
+		return nil, false
+	}
+	c, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil, false
+	}
+	return &sink{c: c, pipelined: rw.Reader.Buffered() > 0}, true
+}
+
+var crlf = []byte("\r\n")
 
 // write sends b at once. Each write gets its own deadline, which also lifts
 // the server's WriteTimeout from the stream.
-func (st *stream) write(b []byte) error {
-	err := st.rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+func (o *sink) write(b []byte) error {
+	if o.c == nil {
+		return o.writeResponse(b)
+	}
+	if err := o.c.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		return fmt.Errorf("inbox: stream deadline: %w", err)
+	}
+	size := strconv.AppendInt(make([]byte, 0, 8), int64(len(b)), 16)
+	chunk := net.Buffers{append(size, crlf...), b, crlf}
+	if _, err := chunk.WriteTo(o.c); err != nil {
+		return fmt.Errorf("inbox: stream write: %w", err)
+	}
+	return nil
+}
+
+func (o *sink) writeResponse(b []byte) error {
+	err := o.rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return fmt.Errorf("inbox: stream deadline: %w", err)
 	}
-	if _, err := st.w.Write(b); err != nil {
+	if _, err := o.w.Write(b); err != nil {
 		return fmt.Errorf("inbox: stream write: %w", err)
 	}
-	if err := st.rc.Flush(); err != nil {
+	if err := o.rc.Flush(); err != nil {
 		return fmt.Errorf("inbox: stream flush: %w", err)
 	}
 	return nil
+}
+
+// close ends the response and interrupts a write in progress. A taken-over
+// connection is dropped: the body ends without its last chunk, which
+// clients read as a broken connection, and they reconnect, as they should.
+// Otherwise the handler returns and net/http ends the body.
+func (o *sink) close() {
+	o.closeOnce.Do(func() {
+		if o.c != nil {
+			o.c.Close()
+			return
+		}
+		close(o.done)
+	})
+}
+
+// track registers an open stream, unless the service is closing.
+func (s *Service) track(st *stream) bool {
+	s.streamsMu.Lock()
+	defer s.streamsMu.Unlock()
+	if s.streams == nil {
+		return false
+	}
+	s.streams[st] = struct{}{}
+	return true
+}
+
+func (s *Service) untrack(st *stream) {
+	s.streamsMu.Lock()
+	defer s.streamsMu.Unlock()
+	delete(s.streams, st)
+}
+
+// Close ends every open stream and refuses new ones (503): their clients
+// reconnect, with their Last-Event-ID, to an instance that is not stopping.
+// Streams taken over from net/http are not waited for by
+// http.Server.Shutdown, so the server calls Close as it shuts down.
+func (s *Service) Close() {
+	s.streamsMu.Lock()
+	open := s.streams
+	s.streams = nil
+	s.streamsMu.Unlock()
+	for st := range open {
+		st.end(nil)
+	}
+	s.cancel()
+}
+
+func (s *Service) heartbeatInterval() time.Duration {
+	if s.HeartbeatInterval <= 0 {
+		return DefaultHeartbeat
+	}
+	return s.HeartbeatInterval
 }

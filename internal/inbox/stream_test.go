@@ -1,13 +1,17 @@
 package inbox_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -148,46 +152,130 @@ func TestStreamHeartbeat(t *testing.T) {
 	})
 }
 
-// laggingBroker makes each new subscription fall behind at once, as a burst
-// of events does while its stream is busy writing: it floods the topic past
-// the subscription's buffer before handing it over.
-type laggingBroker struct {
-	*realtime.Memory
-	buffer int
-	mu     sync.Mutex
-	subs   []*realtime.Subscription
-}
-
-func (b *laggingBroker) Subscribe(topic string) *realtime.Subscription {
-	sub := b.Memory.Subscribe(topic)
-	for range b.buffer + 1 {
-		b.Memory.Publish(context.Background(), realtime.Event{Topic: topic, Data: []byte("1")})
+// waitStreams waits until the service holds want open streams.
+func waitStreams(t testing.TB, e *env, want int) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for e.svc.OpenStreams() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d open streams, want %d", e.svc.OpenStreams(), want)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.subs = append(b.subs, sub)
-	return sub
 }
 
-func TestStreamEndsWhenDropped(t *testing.T) {
+func TestStreamEndsWhenClientLeaves(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
-		broker := &laggingBroker{Memory: realtime.NewMemory(realtime.WithBuffer(4)), buffer: 4}
+		e := newEnv(t, url, options{})
+		user := e.newUser(t)
+		streams := make([]*sseClient, 3)
+		for i := range streams {
+			streams[i] = e.openStream(t, user, nil, "")
+			wantOpening(t, streams[i].next(t), 0)
+		}
+		waitStreams(t, e, 3)
+		streams[1].Close()
+		waitStreams(t, e, 2)
+		// The others still get what comes next.
+		id := e.add(t, note(user, "after"))
+		wantMessage(t, streams[0].nextMessage(t), 1, id)
+		wantMessage(t, streams[2].nextMessage(t), 1, id)
+	})
+}
+
+func TestStreamEndsWhenBrokerCloses(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		broker := realtime.NewMemory()
 		e := newEnv(t, url, options{broker: broker})
 		user := e.newUser(t)
 		id := e.add(t, note(user, "one"))
 		s := e.openStream(t, user, http.Header{"Last-Event-Id": {"0"}}, "")
-		got := s.rest(t)
-		if len(got) != 2 {
-			t.Fatalf("stream sent %d blocks before ending, want the opening and message 1: %+v", len(got), got)
+		wantOpening(t, s.next(t), 0)
+		wantMessage(t, s.nextMessage(t), 1, id)
+		broker.Close()
+		if got := s.rest(t); len(got) != 0 {
+			t.Fatalf("stream sent %+v after the broker closed, want its end", got)
 		}
-		wantOpening(t, got[0], 0)
-		wantMessage(t, got[1], 1, id)
-		broker.mu.Lock()
-		defer broker.mu.Unlock()
-		if len(broker.subs) != 1 || !broker.subs[0].Dropped() {
-			t.Errorf("%d subscriptions, want one, dropped", len(broker.subs))
+		waitStreams(t, e, 0)
+	})
+}
+
+func TestCloseEndsStreams(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{})
+		user := e.newUser(t)
+		s := e.openStream(t, user, nil, "")
+		wantOpening(t, s.next(t), 0)
+		e.svc.Close()
+		if got := s.rest(t); len(got) != 0 {
+			t.Fatalf("stream sent %+v after Close, want its end", got)
+		}
+		status, body := e.do(t, http.MethodGet, "/v1/inbox/stream", user)
+		wantError(t, status, body, http.StatusServiceUnavailable, "shutting_down")
+	})
+}
+
+// TestStreamOverHTTP2 covers streams that cannot be taken over from
+// net/http: the handler serves them to the end.
+func TestStreamOverHTTP2(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{http2: true, heartbeat: 20 * time.Millisecond})
+		user := e.newUser(t)
+		s := e.openStream(t, user, nil, "")
+		if s.resp.ProtoMajor != 2 {
+			t.Fatalf("stream over %s, want HTTP/2", s.resp.Proto)
+		}
+		wantOpening(t, s.next(t), 0)
+		wantAdded(t, e, s, 1, note(user, "live"))
+		if b := s.next(t); !reflect.DeepEqual(b.Comments, []string{"heartbeat"}) {
+			t.Fatalf("block %+v, want a heartbeat", b)
+		}
+		s.Close()
+		waitStreams(t, e, 0)
+		again := e.openStream(t, user, nil, "")
+		wantOpening(t, again.next(t), 1)
+		e.svc.Close()
+		if got := again.rest(t); len(got) != 0 {
+			t.Fatalf("stream sent %+v after Close, want its end", got)
 		}
 	})
+}
+
+// TestStreamEndsOnClientData: a client sends nothing after its request on
+// an event stream; bytes, a pipelined request included, end the stream.
+func TestStreamEndsOnClientData(t *testing.T) {
+	e := newEnv(t, dbtest.SQLite(t), options{})
+	user := e.newUser(t)
+	request := "GET /v1/inbox/stream HTTP/1.1\r\nHost: inbox\r\nAuthorization: Bearer " + token(user) + "\r\n\r\n"
+	for name, extra := range map[string]string{"pipelined": "GET /v1/inbox/messages HTTP/1.1\r\nHost: inbox\r\n\r\n", "later": ""} {
+		t.Run(name, func(t *testing.T) {
+			c, err := net.Dial("tcp", e.server.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := io.WriteString(c, request+extra); err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(waitTimeout))
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("read response: %v", err)
+			}
+			if resp.StatusCode != http.StatusOK || len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" {
+				t.Fatalf("status %d, transfer encoding %v; want 200, chunked", resp.StatusCode, resp.TransferEncoding)
+			}
+			if extra == "" {
+				waitStreams(t, e, 1)
+				io.WriteString(c, "x")
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if !strings.HasPrefix(string(body), ": connected\n") {
+				t.Errorf("body %q, want the opening block", body)
+			}
+			waitStreams(t, e, 0)
+		})
+	}
 }
 
 func TestConcurrentAddsStreamInOrder(t *testing.T) {

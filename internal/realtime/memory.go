@@ -13,12 +13,13 @@ const shardCount = 32
 var _ Broker = (*Memory)(nil)
 
 // Memory is the in-process broker: each topic's subscriptions sit in a slice
-// under a sharded RWMutex. Publish holds a read lock while it offers the event
-// to each subscriber without blocking and without allocating; only dropping a
-// slow subscriber takes the write lock. No goroutine runs per subscription.
+// under a sharded RWMutex. Publish holds a read lock while it calls each
+// receiver, so several publishers run at once and none allocates; Subscribe
+// and Close take the write lock, which is what guarantees that no receiver is
+// running, or will run, once its Close returns. No goroutine runs per
+// subscription.
 type Memory struct {
 	seed   maphash.Seed
-	buffer int
 	shards [shardCount]shard
 }
 
@@ -31,10 +32,9 @@ type shard struct {
 	_ [64]byte
 }
 
-// NewMemory returns an empty in-process broker. Only WithBuffer applies.
-func NewMemory(opts ...Option) *Memory {
-	s := newSettings(opts)
-	m := &Memory{seed: maphash.MakeSeed(), buffer: s.buffer}
+// NewMemory returns an empty in-process broker.
+func NewMemory() *Memory {
+	m := &Memory{seed: maphash.MakeSeed()}
 	for i := range m.shards {
 		m.shards[i].topics = make(map[string][]*Subscription)
 	}
@@ -45,15 +45,22 @@ func (m *Memory) shard(topic string) *shard {
 	return &m.shards[maphash.String(m.seed, topic)%shardCount]
 }
 
-// Subscribe registers a subscription to topic. On a closed broker the
-// subscription's channel is already closed.
-func (m *Memory) Subscribe(topic string) *Subscription {
+// Subscribe registers r for the events of topic. It panics if r is nil.
+//
+// On a closed broker the subscription is already over: r is called once with
+// (Event{Topic: topic}, false) from a new goroutine, never before Subscribe
+// returns, because the caller may hold a lock that r takes. Closing the
+// subscription first still keeps r from being called.
+func (m *Memory) Subscribe(topic string, r Receiver) *Subscription {
+	if r == nil {
+		panic("realtime: Subscribe with a nil Receiver")
+	}
 	sh := m.shard(topic)
-	s := &Subscription{ch: make(chan Event, m.buffer), sh: sh, topic: topic, idx: -1}
+	s := &Subscription{sh: sh, topic: topic, r: r, idx: -1}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.closed {
-		close(s.ch)
+		go sh.end(s)
 		return s
 	}
 	subs := sh.topics[topic]
@@ -62,79 +69,47 @@ func (m *Memory) Subscribe(topic string) *Subscription {
 	return s
 }
 
-// Publish offers e to every subscriber of e.Topic. It never blocks, so it
-// ignores ctx; a subscriber whose buffer is full is dropped. It fails only
-// with ErrClosed.
+// Publish calls the receiver of every subscriber of e.Topic. It never waits
+// for a subscriber, so it ignores ctx. It fails only with ErrClosed.
 func (m *Memory) Publish(_ context.Context, e Event) error {
 	sh := m.shard(e.Topic)
 	sh.mu.RLock()
+	defer sh.mu.RUnlock()
 	if sh.closed {
-		sh.mu.RUnlock()
 		return ErrClosed
 	}
-	slow := sh.deliver(e, nil)
-	sh.mu.RUnlock()
-	sh.drop(slow)
+	for _, s := range sh.topics[e.Topic] {
+		s.r(e, true)
+	}
 	return nil
 }
 
-// Close closes every subscription's channel (Dropped stays false) so that
-// streams end; later Publish calls return ErrClosed.
+// Close tells every open subscription's receiver that the broker closed, so
+// that streams end; later Publish calls return ErrClosed.
 func (m *Memory) Close() {
 	for i := range m.shards {
 		m.shards[i].close()
 	}
 }
 
-// resync sends a resync event (empty Data) to every topic that has
-// subscribers.
+// resync sends a resync event (empty Data) to every subscriber.
 func (m *Memory) resync() {
 	for i := range m.shards {
 		sh := &m.shards[i]
 		sh.mu.RLock()
-		var slow []*Subscription
-		for topic := range sh.topics {
-			slow = sh.deliver(Event{Topic: topic}, slow)
-		}
-		sh.mu.RUnlock()
-		sh.drop(slow)
-	}
-}
-
-// deliver offers e to each subscriber of e.Topic and appends to slow those
-// whose buffer was full, marked dropped. Several publishers may run it at
-// once: the caller holds sh.mu for reading, which keeps every channel open.
-func (sh *shard) deliver(e Event, slow []*Subscription) []*Subscription {
-	for _, s := range sh.topics[e.Topic] {
-		if s.dropped.Load() {
-			continue // already given up on, awaiting removal
-		}
-		select {
-		case s.ch <- e:
-		default:
-			if s.dropped.CompareAndSwap(false, true) {
-				slow = append(slow, s)
+		for topic, subs := range sh.topics {
+			for _, s := range subs {
+				s.r(Event{Topic: topic}, true)
 			}
 		}
-	}
-	return slow
-}
-
-// drop removes the subscribers deliver gave up on and closes their channels.
-func (sh *shard) drop(slow []*Subscription) {
-	if len(slow) == 0 {
-		return
-	}
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	for _, s := range slow {
-		sh.remove(s)
+		sh.mu.RUnlock()
 	}
 }
 
-// remove unregisters s and closes its channel, once; the caller holds sh.mu.
-// The last subscription takes the freed slot so removal costs O(1).
+// remove unregisters s, once, without calling its receiver; the caller holds
+// sh.mu. The last subscription takes the freed slot so removal costs O(1).
 func (sh *shard) remove(s *Subscription) {
+	s.r = nil // also lets the receiver's captures be collected
 	if s.idx < 0 {
 		return
 	}
@@ -149,7 +124,6 @@ func (sh *shard) remove(s *Subscription) {
 		sh.topics[s.topic] = subs[:last]
 	}
 	s.idx = -1
-	close(s.ch)
 }
 
 func (sh *shard) close() {
@@ -159,8 +133,25 @@ func (sh *shard) close() {
 	for topic, subs := range sh.topics {
 		for _, s := range subs {
 			s.idx = -1
-			close(s.ch)
+			sh.endLocked(s)
 		}
 		delete(sh.topics, topic)
 	}
+}
+
+// end tells s's receiver that the broker closed, unless s has been closed
+// meanwhile.
+func (sh *shard) end(s *Subscription) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.endLocked(s)
+}
+
+// endLocked is end for a caller that holds sh.mu.
+func (sh *shard) endLocked(s *Subscription) {
+	if s.r == nil {
+		return
+	}
+	s.r(Event{Topic: s.topic}, false)
+	s.r = nil
 }

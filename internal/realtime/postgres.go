@@ -72,8 +72,7 @@ type Postgres struct {
 }
 
 // NewPostgres connects the listener and the notifier to databaseURL and
-// starts listening. WithBuffer and WithChannel apply. A nil log discards. The
-// caller must Close it.
+// starts listening. A nil log discards. The caller must Close it.
 func NewPostgres(ctx context.Context, databaseURL string, log *slog.Logger, opts ...Option) (*Postgres, error) {
 	s := newSettings(opts)
 	if s.channel == "" || len(s.channel) > maxChannelLen {
@@ -90,7 +89,7 @@ func NewPostgres(ctx context.Context, databaseURL string, log *slog.Logger, opts
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &Postgres{
-		mem: NewMemory(WithBuffer(s.buffer)), log: log, config: config,
+		mem: NewMemory(), log: log, config: config,
 		channel: s.channel, healthEvery: s.healthEvery,
 		turn: make(chan struct{}, 1), done: make(chan struct{}),
 	}
@@ -116,8 +115,11 @@ func (p *Postgres) start(ctx context.Context) error {
 	return nil
 }
 
-// Subscribe registers a subscription to topic on this instance.
-func (p *Postgres) Subscribe(topic string) *Subscription { return p.mem.Subscribe(topic) }
+// Subscribe registers r for the events of topic on this instance, as
+// Memory.Subscribe does.
+func (p *Postgres) Subscribe(topic string, r Receiver) *Subscription {
+	return p.mem.Subscribe(topic, r)
+}
 
 // Publish sends e to the subscribers of e.Topic on every instance, this one
 // included. It waits for the server to accept the notification; it does not
@@ -184,8 +186,9 @@ func encode(e Event) (string, error) {
 	return e.Topic + "\n" + string(e.Data), nil
 }
 
-// Close stops listening, closes both connections and closes every local
-// subscription's channel. Later Publish calls return ErrClosed.
+// Close stops listening, closes both connections and tells every local
+// subscription's receiver that the broker closed. Later Publish calls return
+// ErrClosed.
 func (p *Postgres) Close() {
 	p.closeOnce.Do(func() {
 		p.stop()

@@ -3,20 +3,19 @@
 // instances through PostgreSQL LISTEN/NOTIFY (Postgres).
 //
 // Events are hints, not records: Data is small (an id or a compact JSON) and
-// subscribers load the details from the store. That is what makes dropping a
-// slow subscriber and resynchronising after a lost connection safe.
+// subscribers load the details from the store. Because an event only says
+// "look again", a subscriber may coalesce the events that arrive before it
+// looks, and may resynchronise after a lost connection, without missing
+// anything. So the broker hands each event to a callback (a Receiver) rather
+// than to a channel: an idle subscription is a few words in the broker, with
+// no buffer and no goroutine waiting on it.
 package realtime
 
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"time"
 )
-
-// DefaultBuffer is the capacity of a Subscription's channel unless WithBuffer
-// says otherwise.
-const DefaultBuffer = 64
 
 // DefaultChannel is the PostgreSQL notification channel Postgres uses unless
 // WithChannel says otherwise.
@@ -42,46 +41,49 @@ type Event struct {
 // reload its view of the topic from the store.
 func (e Event) IsResync() bool { return len(e.Data) == 0 }
 
+// Receiver receives a subscription's events. The broker calls it on the
+// publisher's goroutine while holding a lock of its own: it must return at
+// once, must not block, and must not call the broker (Subscribe, Publish,
+// Subscription.Close) — hand work to a goroutine instead. It is called as a
+// channel receive returns: (e, true) for each event, in publish order for one
+// topic; then, if the broker closes while the subscription is open, once with
+// (Event{Topic: topic}, false). It is never called after Subscription.Close
+// returns.
+//
+// Publishers on one topic do not wait for each other, so concurrent Publish
+// calls may call the same Receiver concurrently: it must be safe for that.
+type Receiver func(e Event, ok bool)
+
 // Broker publishes events to the subscribers of a topic.
 type Broker interface {
 	Publish(ctx context.Context, e Event) error
-	Subscribe(topic string) *Subscription
+	Subscribe(topic string, r Receiver) *Subscription
 }
 
-// Subscription receives the events of one topic until Close. Its channel is
-// buffered; a subscriber that falls behind is dropped: its channel is closed
-// after the events already buffered and Dropped reports true. The publisher
-// never blocks.
+// Subscription is one Receiver's registration for a topic, until Close or
+// until the broker closes.
 type Subscription struct {
-	ch      chan Event
-	sh      *shard
-	topic   string
-	idx     int // position in sh.topics[topic], -1 once removed; guarded by sh.mu
-	dropped atomic.Bool
+	sh    *shard
+	topic string
+	// r is nil once the subscription has ended, closed by its owner or told
+	// that the broker closed; guarded by sh.mu.
+	r   Receiver
+	idx int // position in sh.topics[topic], -1 when not there; guarded by sh.mu
 }
 
-// C returns the channel the subscription's events arrive on. It is closed by
-// Close, when the subscriber is dropped, and when the broker closes.
-func (s *Subscription) C() <-chan Event { return s.ch }
-
-// Dropped reports whether the broker gave up on the subscriber because its
-// buffer was full. A dropped subscriber has missed events: it should reload
-// from the store and subscribe again.
-func (s *Subscription) Dropped() bool { return s.dropped.Load() }
-
-// Close stops the subscription and closes its channel. It is idempotent and
-// safe to call concurrently with Publish.
+// Close ends the subscription without calling its Receiver; once it returns,
+// the Receiver is never called again. It is idempotent and safe to call
+// concurrently with Publish, but not from the Receiver itself.
 func (s *Subscription) Close() {
 	s.sh.mu.Lock()
 	defer s.sh.mu.Unlock()
 	s.sh.remove(s)
 }
 
-// Option configures a broker built by NewMemory or NewPostgres.
+// Option configures a broker built by NewPostgres.
 type Option func(*settings)
 
 type settings struct {
-	buffer  int
 	channel string
 	// healthEvery is how long the listener waits in silence before it pings
 	// the server, so that a half-open connection is noticed.
@@ -89,23 +91,16 @@ type settings struct {
 }
 
 func newSettings(opts []Option) settings {
-	s := settings{buffer: DefaultBuffer, channel: DefaultChannel, healthEvery: 30 * time.Second}
+	s := settings{channel: DefaultChannel, healthEvery: 30 * time.Second}
 	for _, o := range opts {
 		o(&s)
 	}
 	return s
 }
 
-// WithBuffer sets the capacity of each Subscription's channel; values below 1
-// mean 1. A smaller buffer makes idle subscriptions cheaper and drops slow
-// subscribers sooner.
-func WithBuffer(n int) Option {
-	return func(s *settings) { s.buffer = max(n, 1) }
-}
-
-// WithChannel sets the PostgreSQL notification channel (Postgres only; Memory
-// has none). Every instance of one deployment must use the same channel;
-// tests use a unique one so that they do not hear each other.
+// WithChannel sets the PostgreSQL notification channel. Every instance of one
+// deployment must use the same channel; tests use a unique one so that they
+// do not hear each other.
 func WithChannel(name string) Option {
 	return func(s *settings) { s.channel = name }
 }
