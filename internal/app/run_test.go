@@ -141,6 +141,56 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
+// TestShutdownEndsStreams: an open event stream neither holds the shutdown
+// for its grace period nor outlives it: serve cuts it, so that the client
+// reconnects to an instance that is not stopping.
+func TestShutdownEndsStreams(t *testing.T) {
+	url := dbtest.SQLite(t)
+	if err := cli(t, url, nil, "users", "create", "--phone", "+25761234567", "--password", "a good password",
+		"--first-name", "Ann", "--last-name", "Agent", "--email", "ann@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, map[string]string{"LINKBOX_DATABASE_URL": url, "LINKBOX_SECRET": strings.Repeat("s", 32)})
+	resp, err := http.Post("http://"+s.addr+"/v1/auth/login", "application/json",
+		strings.NewReader(`{"phone":"+25761234567","password":"a good password"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	if err != nil || login.AccessToken == "" {
+		t.Fatalf("login: %d, %v", resp.StatusCode, err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+s.addr+"/v1/inbox/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+login.AccessToken)
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil || stream.StatusCode != http.StatusOK {
+		t.Fatalf("open stream: %v %v", stream, err)
+	}
+	defer stream.Body.Close()
+	line, err := bufio.NewReader(stream.Body).ReadString('\n')
+	if err != nil || line != ": connected\n" {
+		t.Fatalf("first line %q, %v; want the opening comment", line, err)
+	}
+	start := time.Now()
+	s.stop()
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second): // the grace period is 20 s
+		t.Fatal("serve still running: the open stream held the shutdown")
+	}
+	if s.err != nil {
+		t.Errorf("Run after shutdown: %v", s.err)
+	}
+	t.Logf("stopped in %v with a stream open", time.Since(start))
+	if _, err := io.ReadAll(stream.Body); err == nil {
+		t.Error("stream body ended cleanly, want it cut so that the client reconnects")
+	}
+}
+
 func TestMigrateAndBadCommands(t *testing.T) {
 	vars := map[string]string{"LINKBOX_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "m.db")}
 	var stderr strings.Builder
