@@ -52,7 +52,7 @@ type Server struct {
 }
 
 // New opens and migrates the store and builds every service. Its background
-// workers (the SMS outbox) run until Close.
+// workers (the SMS outbox, the Connect sweeper) run until Close.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) (*Server, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -73,6 +73,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.wg.Go(func() { s.outbox.Run(bg) })
+	s.wg.Go(func() { s.Connect.RunSweeper(bg) })
 	return s, nil
 }
 

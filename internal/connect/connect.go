@@ -37,7 +37,8 @@ const (
 	maxOTPAttempts = 5
 	rotatedKeyTTL  = 24 * time.Hour
 	// deadRowTTL is how long used or expired link tokens and OTPs are kept,
-	// so that they are reported as used or expired rather than unknown.
+	// so that they are reported as used or expired rather than unknown;
+	// Sweep deletes them after.
 	deadRowTTL = 24 * time.Hour
 )
 

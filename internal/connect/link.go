@@ -150,13 +150,9 @@ func (s *Service) pendingToken(ctx context.Context, tx *db.Tx, appID, extID, ret
 	return string(token), nil
 }
 
-// newLinkToken stores a new token for (appID, extID, returnURL), first
-// dropping the pair's tokens dead for over a day.
+// newLinkToken stores a new token for (appID, extID, returnURL). Dead
+// tokens are left to the sweeper.
 func (s *Service) newLinkToken(ctx context.Context, tx *db.Tx, appID, extID, returnURL string, now time.Time) (string, error) {
-	if _, err := tx.Exec(ctx, `DELETE FROM link_tokens WHERE app_id = ? AND external_user_id = ? AND expires_at <= ?`,
-		appID, extID, now.Add(-deadRowTTL).UnixMilli()); err != nil {
-		return "", err
-	}
 	token := ids.Token("", 24)
 	_, err := tx.Exec(ctx, `INSERT INTO link_tokens
 		(token_hash, token_sealed, app_id, external_user_id, return_url, created_at, expires_at)
@@ -188,18 +184,19 @@ func (s *Service) handleUnlink(w http.ResponseWriter, r *http.Request, app App) 
 }
 
 // unlink deletes the link of (appID, extID) and its OTPs, whose codes leave
-// the inbox; errUserNotLinked when there is no link.
+// the inbox; errUserNotLinked when there is no link. The OTPs go first: the
+// link's deletion would cascade to them and leave their codes behind.
 func (s *Service) unlink(ctx context.Context, appID, extID string) error {
 	var changed []string
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		err := db.ExecOne(ctx, tx, `DELETE FROM links WHERE app_id = ? AND external_user_id = ?`, appID, extID)
+		var err error
+		if changed, err = s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id = ?`, appID, extID); err != nil {
+			return err
+		}
+		err = db.ExecOne(ctx, tx, `DELETE FROM links WHERE app_id = ? AND external_user_id = ?`, appID, extID)
 		if errors.Is(err, db.ErrNotFound) {
 			return errUserNotLinked
 		}
-		if err != nil {
-			return err
-		}
-		changed, err = s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id = ?`, appID, extID)
 		return err
 	})
 	if err != nil {

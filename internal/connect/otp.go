@@ -46,9 +46,11 @@ func (s *Service) sendOTP(ctx context.Context, app App, q sendOTPRequest, code s
 		if err != nil {
 			return err
 		}
-		// The replaced OTP, and the pair's OTPs dead for over a day.
-		changed, err = s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id = ? AND (reference = ? OR expires_at <= ?)`,
-			app.ID, q.UserID, q.Reference, now.Add(-deadRowTTL).UnixMilli())
+		// Only the replaced OTP, by its key: the pair's other OTPs may be
+		// many (each send may name a new reference), and the sweeper clears
+		// the dead ones off this hot path.
+		changed, err = s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id = ? AND reference = ?`,
+			app.ID, q.UserID, q.Reference)
 		if err != nil {
 			return err
 		}
@@ -123,8 +125,9 @@ func (s *Service) verifyOTP(ctx context.Context, appID string, q verifyOTPReques
 // takes the row's lock, so that concurrent guesses cannot share one try. A
 // match deletes the OTP; the last allowed wrong try kills it. Either way its
 // code leaves the inbox, and changed names the account. An OTP exists only
-// while its pair is linked (unlink, relink and app deletion drop OTPs), so
-// the link is looked up only when there is none.
+// while its pair is linked (its foreign key to links; unlink, relink and app
+// deletion drop OTPs first, to erase their codes), so the link is looked up
+// only when there is none.
 func (s *Service) tryOTP(ctx context.Context, tx *db.Tx, appID string, q verifyOTPRequest, now time.Time) (verdict error, changed []string, err error) {
 	var hash, msgID, userID string
 	var attempts int

@@ -112,23 +112,6 @@ func TestOTPExpiry(t *testing.T) {
 	})
 }
 
-// TestOTPDeadRowsPurged: OTPs dead for over a day are swept by the pair's
-// next send, so references that are never reused do not pile up.
-func TestOTPDeadRowsPurged(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, url string) {
-		e := newEnv(t, url, nil)
-		_, key := e.createApp("App")
-		a := e.createUser("a@example.org", "")
-		e.link(key, "100", a)
-		e.sendOTP(key, "100", "order-1", a)
-		e.clock.Advance(24*time.Hour + 5*time.Minute)
-		e.sendOTP(key, "100", "order-2", a)
-		if n := e.count(`SELECT COUNT(*) FROM otps WHERE reference = 'order-1'`); n != 0 {
-			t.Errorf("the OTP dead for a day is still stored")
-		}
-	})
-}
-
 // TestOTPConcurrentGuesses: parallel wrong tries cannot exceed the cap.
 func TestOTPConcurrentGuesses(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {

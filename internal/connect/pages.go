@@ -157,6 +157,15 @@ func (s *Service) LinkedApps(ctx context.Context, userID string) ([]LinkedApp, e
 func (s *Service) UnlinkApp(ctx context.Context, userID, appID string) error {
 	var changed []string
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		// The OTPs first, found through the links (an OTP's key starts with
+		// its link's): the links' deletion would cascade to them and leave
+		// their codes behind.
+		var err error
+		changed, err = s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id IN
+			(SELECT external_user_id FROM links WHERE app_id = ? AND user_id = ?)`, appID, appID, userID)
+		if err != nil {
+			return err
+		}
 		res, err := tx.Exec(ctx, `DELETE FROM links WHERE user_id = ? AND app_id = ?`, userID, appID)
 		if err != nil {
 			return err
@@ -168,8 +177,7 @@ func (s *Service) UnlinkApp(ctx context.Context, userID, appID string) error {
 		if n == 0 {
 			return errNotLinked
 		}
-		changed, err = s.dropOTPs(ctx, tx, `app_id = ? AND user_id = ?`, appID, userID)
-		return err
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("connect: unlink app: %w", err)

@@ -105,6 +105,12 @@ func openSQLite(path string) (*DB, error) {
 	// The writer never checkpoints: the checkpointer does, off its path.
 	w := cloneValues(q)
 	w.Add("_pragma", "wal_autocheckpoint(0)")
+	// Writes land on random b-tree pages (users, links, OTPs and the inbox
+	// are keyed by random ids), which the default 2 MiB cache kept evicting:
+	// the writer, which every write waits for, then read them back from the
+	// file, a syscall each. Up to 32 MiB keeps them; the cache grows only as
+	// pages are used.
+	w.Add("_pragma", "cache_size(-32768)")
 	write := pool(path, w, 1)
 	r := cloneValues(q)
 	r.Add("_pragma", "query_only(1)")
