@@ -121,8 +121,8 @@ func text[S chromedp.Selectable](b context.Context, sel S) (string, error) {
 	return chromedp.Run(ctx, chromedp.Text(sel))
 }
 
-// sseClient reads an inbox stream with a Bearer token and sends each event's
-// data on the returned channel.
+// sseClient reads an inbox stream with a Bearer token and sends each event
+// on the returned channel as its type, a space and its data.
 func sseClient(t *testing.T, url, token string) <-chan string {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url+"/v1/inbox/stream", nil)
@@ -138,9 +138,13 @@ func sseClient(t *testing.T, url, token string) <-chan string {
 	events := make(chan string, 16)
 	go func() {
 		s := bufio.NewScanner(resp.Body)
+		event := ""
 		for s.Scan() {
+			if v, ok := strings.CutPrefix(s.Text(), "event: "); ok {
+				event = v
+			}
 			if data, ok := strings.CutPrefix(s.Text(), "data: "); ok {
-				events <- data
+				events <- event + " " + data
 			}
 		}
 	}()
@@ -243,6 +247,13 @@ func TestSeedFlowInABrowser(t *testing.T) {
 		if status, out := s.api(t, key, "/api/otp/verify", map[string]string{"user_id": "100", "reference": "login", "code": strings.TrimSpace(code)}); status != 200 || out["success"] != true {
 			t.Fatalf("otp/verify = %d %v", status, out)
 		}
+		// The used code leaves the open page, and the SSE client learns it.
+		if err := do(b, chromedp.WaitNotPresent(chromedp.CSS("li.message .code"))); err != nil {
+			t.Fatalf("used code still on the inbox page: %v", err)
+		}
+		if data := <-events; !strings.HasPrefix(data, `update {"id":"`) || strings.Contains(data, `"code"`) || !strings.Contains(data, `"reference":"login"`) {
+			t.Errorf("SSE event after the OTP was used = %s, want an update without the code", data)
+		}
 		if status, out := s.api(t, key, "/api/otp/verify", map[string]string{"user_id": "100", "reference": "login", "code": strings.TrimSpace(code)}); status != 400 || out["message"] != "Invalid OTP code" {
 			t.Errorf("replayed OTP = %d %v, want 400 Invalid OTP code", status, out)
 		}
@@ -258,7 +269,7 @@ func TestSeedFlowInABrowser(t *testing.T) {
 		}
 		select {
 		case data := <-events:
-			if !strings.Contains(data, note) || !strings.Contains(data, `"name":"Your-App"`) || !strings.Contains(data, a.ID) {
+			if !strings.HasPrefix(data, "message ") || !strings.Contains(data, note) || !strings.Contains(data, `"name":"Your-App"`) || !strings.Contains(data, a.ID) {
 				t.Errorf("SSE event = %s", data)
 			}
 		case <-time.After(10 * time.Second):

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/db"
@@ -80,6 +81,35 @@ func (s *Service) cursor(ctx context.Context, userID, before string) (int64, err
 func (s *Service) since(ctx context.Context, userID string, seq int64, n int) ([]Message, error) {
 	return s.query(ctx, `SELECT `+messageColumns+` FROM inbox_messages
 		WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`, userID, seq, n)
+}
+
+// recentCodes returns userID's newest messages that show a code, at most
+// watchedCodes of them, among its last codeWindow messages: the codes a page
+// rendered before its stream opened may still show.
+func (s *Service) recentCodes(ctx context.Context, userID string) ([]Message, error) {
+	msgs, err := s.query(ctx, `SELECT `+messageColumns+` FROM inbox_messages
+		WHERE user_id = ? ORDER BY seq DESC LIMIT ?`, userID, codeWindow)
+	if err != nil {
+		return nil, err
+	}
+	live := msgs[:0]
+	for _, m := range msgs {
+		if m.Code != "" && len(live) < watchedCodes {
+			live = append(live, m)
+		}
+	}
+	return live, nil
+}
+
+// byIDs returns userID's messages among ids (at most watchedCodes).
+func (s *Service) byIDs(ctx context.Context, userID string, ids []string) ([]Message, error) {
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, userID)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return s.query(ctx, `SELECT `+messageColumns+` FROM inbox_messages
+		WHERE user_id = ? AND id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
 }
 
 // lastSeq returns the number of userID's newest committed message, 0 if none.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,11 @@ const (
 	writeTimeout = 30 * time.Second
 	// retryMillis is the reconnection delay suggested to EventSource.
 	retryMillis = 3000
+	// watchedCodes bounds the shown codes a stream watches, to send an
+	// update when one dies; codeWindow bounds the messages searched for
+	// them when it opens.
+	watchedCodes = 16
+	codeWindow   = 64
 )
 
 var (
@@ -62,6 +68,10 @@ type stream struct {
 	beat   *time.Timer
 	last   int64 // seq of the last message sent (or known to the client)
 	closed bool  // no more writes: the stream ended
+	// codes are the ids of messages the client may show with a live code,
+	// oldest first; when one's code dies (its OTP was used, replaced or
+	// killed), the stream sends the message again, as an update.
+	codes []string
 }
 
 // The states of stream.sending.
@@ -143,6 +153,14 @@ func (s *Service) subscribe(r *http.Request, auth Authenticator) (*stream, error
 		last = min(last, resume)
 	}
 	st.last = last
+	live, err := s.recentCodes(r.Context(), userID)
+	if err != nil {
+		st.end(nil)
+		return nil, err
+	}
+	for i := len(live) - 1; i >= 0; i-- {
+		st.watchCode(live[i].ID)
+	}
 	return st, nil
 }
 
@@ -210,8 +228,8 @@ func (st *stream) notify(_ realtime.Event, ok bool) {
 	}
 }
 
-// send sends the new messages until no event came meanwhile. Its caller has
-// set the stream busy.
+// send sends the new messages, and the updates of those whose code died,
+// until no event came meanwhile. Its caller has set the stream busy.
 func (st *stream) send() {
 	for {
 		if err := st.catchUp(); err != nil {
@@ -225,16 +243,20 @@ func (st *stream) send() {
 	}
 }
 
-// catchUp sends every message numbered after st.last, oldest first.
+// catchUp sends every message numbered after st.last, oldest first, then
+// the updates of watched codes that died.
 func (st *stream) catchUp() error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for !st.closed {
 		msgs, err := st.s.since(st.s.base, st.userID, st.last, streamPage)
-		if err != nil || len(msgs) == 0 {
+		if err != nil {
 			return err
 		}
-		b, err := appendEvents(nil, msgs)
+		if len(msgs) == 0 {
+			return st.codesDied()
+		}
+		b, err := appendEvents(nil, "message", msgs)
 		if err != nil {
 			return err
 		}
@@ -242,11 +264,58 @@ func (st *stream) catchUp() error {
 			return err
 		}
 		st.last = msgs[len(msgs)-1].Seq
+		for _, m := range msgs {
+			if m.Code != "" {
+				st.watchCode(m.ID)
+			}
+		}
 		if len(msgs) < streamPage {
-			return nil
+			return st.codesDied()
 		}
 	}
 	return nil
+}
+
+// codesDied sends an update event, the message without its code, for each
+// watched code that died, and stops watching it; st.mu is held.
+func (st *stream) codesDied() error {
+	if len(st.codes) == 0 {
+		return nil
+	}
+	msgs, err := st.s.byIDs(st.s.base, st.userID, st.codes)
+	if err != nil {
+		return err
+	}
+	live := make(map[string]bool, len(msgs))
+	var dead []Message
+	for _, m := range msgs {
+		if m.Code != "" {
+			live[m.ID] = true
+		} else {
+			dead = append(dead, m)
+		}
+	}
+	st.codes = slices.DeleteFunc(st.codes, func(id string) bool { return !live[id] })
+	if len(dead) == 0 {
+		return nil
+	}
+	b, err := appendEvents(nil, "update", dead)
+	if err != nil {
+		return err
+	}
+	return st.write(b)
+}
+
+// watchCode adds id to the watched codes, forgetting the oldest beyond
+// watchedCodes; st.mu is held, or the stream is not yet shared.
+func (st *stream) watchCode(id string) {
+	if slices.Contains(st.codes, id) {
+		return
+	}
+	if len(st.codes) == watchedCodes {
+		st.codes = slices.Delete(st.codes, 0, 1)
+	}
+	st.codes = append(st.codes, id)
 }
 
 // heartbeat sends a comment, so that proxies keep an idle connection open,
@@ -323,16 +392,25 @@ func offStack(fn func()) {
 	<-done
 }
 
-func appendEvents(b []byte, msgs []Message) ([]byte, error) {
+// appendEvents appends an event of the given type per message. A "message"
+// carries the message's number as its id, which a client resumes from; an
+// "update" (a message shown before, changed) carries none, so that it does
+// not move the client's position.
+func appendEvents(b []byte, event string, msgs []Message) ([]byte, error) {
 	for _, m := range msgs {
 		data, err := json.Marshal(m)
 		if err != nil {
 			return nil, fmt.Errorf("inbox: encode message: %w", err)
 		}
+		if event == "message" {
+			b = append(b, "id: "...)
+			b = strconv.AppendInt(b, m.Seq, 10)
+			b = append(b, '\n')
+		}
 		// JSON escapes newlines inside strings, so data is one line.
-		b = append(b, "id: "...)
-		b = strconv.AppendInt(b, m.Seq, 10)
-		b = append(b, "\nevent: message\ndata: "...)
+		b = append(b, "event: "...)
+		b = append(b, event...)
+		b = append(b, "\ndata: "...)
 		b = append(b, data...)
 		b = append(b, "\n\n"...)
 	}

@@ -350,3 +350,35 @@ func TestStreamOverPostgresBroker(t *testing.T) {
 	wantMessage(t, again.nextMessage(t), 3, missed[1])
 	wantAdded(t, e, again, 4, note(user, "back"))
 }
+
+// TestStreamUpdatesDeadCodes: when an OTP shown on the client dies, the
+// stream sends its message again without the code, as an update that does
+// not move the client's position — for codes it sent, and for codes a page
+// rendered before the stream opened.
+func TestStreamUpdatesDeadCodes(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{})
+		ctx := context.Background()
+		user := e.newUser(t)
+		expires := e.clock.Now().Add(5 * time.Minute)
+		before := e.add(t, otp(user, "111111", expires))
+		s := e.openStream(t, user, nil, "")
+		wantOpening(t, s.next(t), 1)
+		sent := e.add(t, otp(user, "222222", expires))
+		wantMessage(t, s.nextMessage(t), 2, sent)
+		for _, id := range []string{sent, before} {
+			if err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, id) }); err != nil {
+				t.Fatal(err)
+			}
+			e.svc.Published(ctx, user)
+			b := s.nextMessage(t)
+			m := decode(t, []byte(b.Data))
+			if b.Event != "update" || b.HasID || m["id"] != id || m["code"] != nil || m["type"] != "otp" {
+				t.Fatalf("block %+v, want an update of %s without its code and without an id", b, id)
+			}
+		}
+		// A wake-up with no code dying sends no update; the next message is
+		// numbered on from the last message, not from the updates.
+		wantAdded(t, e, s, 3, note(user, "after"))
+	})
+}

@@ -59,7 +59,7 @@ func TestInboxPage(t *testing.T) {
 			t.Errorf("message text rendered unescaped:\n%s", p.body)
 		}
 		for _, re := range []string{`<li class="message" data-id="msg_[0-9A-Za-z]{12}" data-seq="1">`,
-			`<p class="code">[0-9]{6}</p>`, `data-last-seq="1"`, `&lt;b&gt;ref&lt;/b&gt;`,
+			`<p class="code" data-expires="[0-9T:-]+Z">[0-9]{6}</p>`, `data-last-seq="1"`, `&lt;b&gt;ref&lt;/b&gt;`,
 			`<span class="sender">Acme</span>`, `<script src="/assets/inbox\.js\?v=[0-9a-f]{12}" defer></script>`} {
 			if !regexp.MustCompile(re).MatchString(p.body) {
 				t.Errorf("inbox page does not match %s:\n%s", re, p.body)

@@ -1,6 +1,9 @@
 // Live inbox: follows /v1/inbox/stream (the session cookie authenticates it)
 // from the newest message the page was rendered with, and puts each new
-// message on top. Message text only ever goes through textContent.
+// message on top. A code leaves the page when its OTP dies: at its expiry
+// time, or when the stream sends the message again without it (an
+// "update": the code was used, replaced or killed by wrong tries). Message
+// text only ever goes through textContent.
 "use strict";
 
 (function () {
@@ -25,6 +28,17 @@
     return node;
   }
 
+  // expireCode removes a code element when its expiry time comes.
+  function expireCode(node) {
+    var at = Date.parse(node.getAttribute("data-expires") || "");
+    if (!isNaN(at)) {
+      setTimeout(function () {
+        node.remove();
+      }, Math.max(at - Date.now(), 0));
+    }
+  }
+  list.querySelectorAll(".code[data-expires]").forEach(expireCode);
+
   // when writes an RFC 3339 UTC time as the server does: 2006-01-02 15:04 UTC.
   function when(iso) {
     return iso.slice(0, 10) + " " + iso.slice(11, 16) + " UTC";
@@ -42,7 +56,12 @@
     li.appendChild(meta);
     li.appendChild(el("p", "text", m.message || ""));
     if (m.code) {
-      li.appendChild(el("p", "code", m.code));
+      var code = el("p", "code", m.code);
+      if (m.expires_at) {
+        code.setAttribute("data-expires", m.expires_at);
+        expireCode(code);
+      }
+      li.appendChild(code);
     }
     if (m.reference) {
       var ref = el("p", "reference muted", "Reference: ");
@@ -60,13 +79,27 @@
   source.addEventListener("error", function () {
     status.textContent = "Reconnecting…";
   });
-  source.addEventListener("message", function (e) {
-    var m;
+  function parse(data) {
     try {
-      m = JSON.parse(e.data);
+      return JSON.parse(data);
     } catch (err) {
+      return null;
+    }
+  }
+  source.addEventListener("update", function (e) {
+    var m = parse(e.data);
+    if (!m || !m.id || m.code) {
       return;
     }
+    list.querySelectorAll("li.message").forEach(function (li) {
+      var code = li.getAttribute("data-id") === m.id && li.querySelector(".code");
+      if (code) {
+        code.remove();
+      }
+    });
+  });
+  source.addEventListener("message", function (e) {
+    var m = parse(e.data);
     if (!m || !m.id || seen.has(m.id)) {
       return;
     }
