@@ -215,7 +215,7 @@ func (s *Service) DeleteApp(ctx context.Context, id string) error {
 		return fmt.Errorf("connect: delete app %s: %w", id, err)
 	}
 	s.cache.evictApp(id)
-	s.published(ctx, changed)
+	s.erased(ctx, changed)
 	return nil
 }
 

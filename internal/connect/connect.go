@@ -53,12 +53,14 @@ var (
 )
 
 // Inbox delivers messages to accounts: Add and EraseCode run inside the
-// caller's transaction, Published announces the change once it has committed.
+// caller's transaction; Published and CodesErased announce them once they
+// have committed.
 // *inbox.Service implements it.
 type Inbox interface {
 	Add(ctx context.Context, q db.Querier, m inbox.NewMessage) (id string, err error)
 	EraseCode(ctx context.Context, q db.Querier, messageID string) error
 	Published(ctx context.Context, userID string)
+	CodesErased(ctx context.Context, userID string)
 }
 
 var _ Inbox = (*inbox.Service)(nil)
@@ -109,10 +111,10 @@ func (s *Service) now() time.Time {
 	return s.cfg.Now().Truncate(time.Millisecond)
 }
 
-// published tells the inbox that each user's messages changed; it runs after
+// erased tells the inbox that codes of each user were erased; it runs after
 // commit.
-func (s *Service) published(ctx context.Context, userIDs []string) {
+func (s *Service) erased(ctx context.Context, userIDs []string) {
 	for _, id := range userIDs {
-		s.inbox.Published(ctx, id)
+		s.inbox.CodesErased(ctx, id)
 	}
 }

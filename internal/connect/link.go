@@ -202,7 +202,7 @@ func (s *Service) unlink(ctx context.Context, appID, extID string) error {
 	if err != nil {
 		return fmt.Errorf("connect: unlink: %w", err)
 	}
-	s.published(ctx, changed)
+	s.erased(ctx, changed)
 	return nil
 }
 

@@ -40,16 +40,20 @@ func (s *Service) handleSendOTP(w http.ResponseWriter, r *http.Request, app App)
 // and its code leaves the inbox. Only the code's keyed hash is stored.
 func (s *Service) sendOTP(ctx context.Context, app App, q sendOTPRequest, code string) error {
 	now := s.now()
-	var changed []string
+	var (
+		userID string
+		erased []string // the replaced OTP's account, if any
+	)
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		userID, err := linkedUser(ctx, tx, app.ID, q.UserID)
+		var err error
+		userID, err = linkedUser(ctx, tx, app.ID, q.UserID)
 		if err != nil {
 			return err
 		}
 		// Only the replaced OTP, by its key: the pair's other OTPs may be
 		// many (each send may name a new reference), and the sweeper clears
 		// the dead ones off this hot path.
-		changed, err = s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id = ? AND reference = ?`,
+		erased, err = s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id = ? AND reference = ?`,
 			app.ID, q.UserID, q.Reference)
 		if err != nil {
 			return err
@@ -62,7 +66,6 @@ func (s *Service) sendOTP(ctx context.Context, app App, q sendOTPRequest, code s
 		if err != nil {
 			return err
 		}
-		changed = appendUnique(changed, userID)
 		_, err = tx.Exec(ctx, `INSERT INTO otps
 			(app_id, external_user_id, reference, user_id, code_hash, message_id, attempts, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
@@ -73,7 +76,8 @@ func (s *Service) sendOTP(ctx context.Context, app App, q sendOTPRequest, code s
 	if err != nil {
 		return fmt.Errorf("connect: send OTP: %w", err)
 	}
-	s.published(ctx, changed)
+	s.erased(ctx, erased)
+	s.inbox.Published(ctx, userID)
 	return nil
 }
 
@@ -117,7 +121,7 @@ func (s *Service) verifyOTP(ctx context.Context, appID string, q verifyOTPReques
 	if err != nil {
 		return fmt.Errorf("connect: verify OTP: %w", err)
 	}
-	s.published(ctx, changed)
+	s.erased(ctx, changed)
 	return verdict
 }
 

@@ -75,7 +75,7 @@ func (s *Service) ApproveLink(ctx context.Context, token, userID string) (string
 	if err != nil {
 		return "", fmt.Errorf("connect: approve link: %w", err)
 	}
-	s.published(ctx, changed)
+	s.erased(ctx, changed)
 	return t.returnURL, nil
 }
 
@@ -182,6 +182,6 @@ func (s *Service) UnlinkApp(ctx context.Context, userID, appID string) error {
 	if err != nil {
 		return fmt.Errorf("connect: unlink app: %w", err)
 	}
-	s.published(ctx, changed)
+	s.erased(ctx, changed)
 	return nil
 }

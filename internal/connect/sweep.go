@@ -124,6 +124,6 @@ func (s *Service) dropDeadOTPs(ctx context.Context, keys []otpKey, cutoff int64)
 	if err != nil {
 		return err
 	}
-	s.published(ctx, changed)
+	s.erased(ctx, changed)
 	return nil
 }

@@ -162,10 +162,26 @@ func (s *Service) EraseCode(ctx context.Context, q db.Querier, messageID string)
 // never waits for a subscriber and never fails: an error is logged, and the
 // message still reaches every client at its next event or reconnection.
 func (s *Service) Published(ctx context.Context, userID string) {
+	s.announce(ctx, userID, eventMessages)
+}
+
+// CodesErased tells userID's open streams that codes were erased (their OTPs
+// died), once the erasure has committed, so that clients stop showing them.
+func (s *Service) CodesErased(ctx context.Context, userID string) {
+	s.announce(ctx, userID, eventCodes)
+}
+
+// The data of the inbox's realtime events: what a stream must look at again.
+var (
+	eventMessages = []byte("messages")
+	eventCodes    = []byte("codes")
+)
+
+func (s *Service) announce(ctx context.Context, userID string, data []byte) {
 	// The commit is done: a cancelled request must not stop the announcement.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
-	if err := s.broker.Publish(ctx, realtime.Event{Topic: Topic(userID), Data: []byte("1")}); err != nil {
+	if err := s.broker.Publish(ctx, realtime.Event{Topic: Topic(userID), Data: data}); err != nil {
 		s.log.WarnContext(ctx, "inbox: publish failed", "user_id", userID, "err", err)
 	}
 }

@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,6 +61,9 @@ type stream struct {
 	// while it was): events that meet a busy stream only mark it again.
 	sending atomic.Int32
 	ended   atomic.Bool
+	// codesChanged says codes may have died since the watched ones were
+	// last read again; only then does a catch-up read them.
+	codesChanged atomic.Bool
 
 	// out is set once, by begin; end may read it concurrently.
 	out atomic.Pointer[sink]
@@ -206,10 +210,13 @@ func (st *stream) begin(out *sink) {
 
 // notify is the stream's realtime.Receiver. It runs under the broker's lock,
 // so it only starts a sender or, if one is busy, tells it to look again.
-func (st *stream) notify(_ realtime.Event, ok bool) {
+func (st *stream) notify(e realtime.Event, ok bool) {
 	if !ok {
 		go st.end(nil) // the broker closed: the client reconnects elsewhere
 		return
+	}
+	if e.IsResync() || bytes.Equal(e.Data, eventCodes) {
+		st.codesChanged.Store(true)
 	}
 	for {
 		switch st.sending.Load() {
@@ -279,7 +286,7 @@ func (st *stream) catchUp() error {
 // codesDied sends an update event, the message without its code, for each
 // watched code that died, and stops watching it; st.mu is held.
 func (st *stream) codesDied() error {
-	if len(st.codes) == 0 {
+	if !st.codesChanged.Swap(false) || len(st.codes) == 0 {
 		return nil
 	}
 	msgs, err := st.s.byIDs(st.s.base, st.userID, st.codes)

@@ -370,7 +370,7 @@ func TestStreamUpdatesDeadCodes(t *testing.T) {
 			if err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, id) }); err != nil {
 				t.Fatal(err)
 			}
-			e.svc.Published(ctx, user)
+			e.svc.CodesErased(ctx, user)
 			b := s.nextMessage(t)
 			m := decode(t, []byte(b.Data))
 			if b.Event != "update" || b.HasID || m["id"] != id || m["code"] != nil || m["type"] != "otp" {
