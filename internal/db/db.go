@@ -288,7 +288,14 @@ type Row struct{ row *sql.Row }
 func (r *Row) Scan(dest ...any) error { return mapErr(r.row.Scan(dest...)) }
 
 // QueryRow runs a query expected to return at most one row, on the read pool.
+// It is for lookups by key. On SQLite such a read takes microseconds, while
+// watching a cancellable ctx takes two goroutines per query (database/sql's
+// and the driver's): QueryRow drops ctx's cancellation there, which made
+// the load tool's link status 5 % faster.
 func (d *DB) QueryRow(ctx context.Context, query string, args ...any) *Row {
+	if d.Dialect == SQLite {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if st := d.stmts.get(ctx, d.read, query, args); st != nil {
 		return &Row{st.QueryRowContext(ctx, args...)}
 	}
