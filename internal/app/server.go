@@ -52,7 +52,7 @@ type Server struct {
 }
 
 // New opens and migrates the store and builds every service. Its background
-// workers (the SMS outbox, the Connect sweeper) run until Close.
+// workers (the SMS outbox, the sweeps of dead rows) run until Close.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) (*Server, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -73,7 +73,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.wg.Go(func() { s.outbox.Run(bg) })
-	s.wg.Go(func() { s.Connect.RunSweeper(bg) })
+	s.wg.Go(func() { s.sweep(bg) })
 	return s, nil
 }
 
@@ -160,6 +160,30 @@ func (s *Server) newLimiter(cfg config.Config, now func() time.Time) (ratelimit.
 		return ratelimit.NewRedis(s.redis, "linkbox:rl:"), nil
 	}
 	return ratelimit.NewMemory(now), nil
+}
+
+// sweepInterval is how often the services delete the rows no request will
+// look at again: such rows wait at most this long past their time.
+const sweepInterval = 10 * time.Minute
+
+// sweep runs every service's Sweep at once, then every sweepInterval, until
+// ctx ends. A failed sweep is logged; the next one takes up what it left.
+func (s *Server) sweep(ctx context.Context) {
+	sweeps := []func(context.Context) error{s.Accounts.Sweep, s.Connect.Sweep, s.Web.Sweep}
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		for _, sweep := range sweeps {
+			if err := sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(ctx, "sweep failed", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Handler is the whole HTTP surface.

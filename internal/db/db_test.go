@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -127,6 +128,48 @@ func TestQueryAll(t *testing.T) {
 		_, err = db.QueryAll(ctx, d, func(*sql.Rows) (string, error) { return "", boom }, `SELECT key FROM settings WHERE key = ?`, "a")
 		if !errors.Is(err, boom) {
 			t.Fatalf("scan error: got %v, want boom", err)
+		}
+	})
+}
+
+// TestSweepExpired deletes, over several batches, exactly the rows expired
+// at the cutoff.
+func TestSweepExpired(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		d := open(t, url)
+		ctx := context.Background()
+		if _, err := d.Exec(ctx, `CREATE TABLE sweep_test (k TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		const dead, live = 2*db.SweepBatch + 1, 7
+		err := d.InTx(ctx, func(tx *db.Tx) error {
+			for i := range dead + live {
+				expires := int64(100) // at the cutoff: expired
+				if i%((dead+live)/live) == 0 && i/((dead+live)/live) < live {
+					expires = 101
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO sweep_test (k, expires_at) VALUES (?, ?)`, fmt.Sprintf("k%05d", i), expires); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := d.SweepExpired(ctx, "sweep_test", "k", "expires_at", 100)
+		if err != nil || n != dead {
+			t.Fatalf("SweepExpired = %d, %v; want %d", n, err, dead)
+		}
+		var left, alive int
+		if err := d.QueryRow(ctx, `SELECT COUNT(*), COUNT(CASE WHEN expires_at > 100 THEN 1 END) FROM sweep_test`).Scan(&left, &alive); err != nil {
+			t.Fatal(err)
+		}
+		if left != live || alive != live {
+			t.Errorf("%d rows left, %d of them live; want the %d live ones", left, alive, live)
+		}
+		if n, err := d.SweepExpired(ctx, "sweep_test", "k", "expires_at", 100); err != nil || n != 0 {
+			t.Errorf("second SweepExpired = %d, %v; want 0", n, err)
 		}
 	})
 }
