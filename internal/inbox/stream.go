@@ -85,9 +85,11 @@ const (
 	again
 )
 
-// stream serves GET /v1/inbox/stream. Each event is
-// "id: <seq>\nevent: message\ndata: <message JSON>\n\n". A client resumes
-// with Last-Event-ID; without it the stream starts with what comes next.
+// stream serves GET /v1/inbox/stream. Each new message is an event
+// "id: <seq>\nevent: message\ndata: <message JSON>\n\n"; a message whose
+// code died is sent again as "event: update", without an id. A client
+// resumes with Last-Event-ID; without it the stream starts with what comes
+// next.
 func (h handlers) stream(w http.ResponseWriter, r *http.Request) error {
 	var (
 		st  *stream
