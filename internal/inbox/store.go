@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,22 +84,19 @@ func (s *Service) since(ctx context.Context, userID string, seq int64, n int) ([
 		WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`, userID, seq, n)
 }
 
-// recentCodes returns userID's newest messages that show a code, at most
-// watchedCodes of them, among its last codeWindow messages: the codes a page
-// rendered before its stream opened may still show.
-func (s *Service) recentCodes(ctx context.Context, userID string) ([]Message, error) {
-	msgs, err := s.query(ctx, `SELECT `+messageColumns+` FROM inbox_messages
-		WHERE user_id = ? ORDER BY seq DESC LIMIT ?`, userID, codeWindow)
-	if err != nil {
-		return nil, err
-	}
-	live := msgs[:0]
-	for _, m := range msgs {
-		if m.Code != "" && len(live) < watchedCodes {
-			live = append(live, m)
-		}
-	}
-	return live, nil
+// recentCodes returns the ids of userID's newest messages that show a code,
+// oldest first, at most watchedCodes of them, among its last codeWindow
+// messages: the codes a page rendered before its stream opened may still
+// show. The codes stay sealed: only whether there is one matters here.
+func (s *Service) recentCodes(ctx context.Context, userID string) ([]string, error) {
+	ids, err := db.QueryAll(ctx, s.db, func(rows *sql.Rows) (id string, err error) {
+		return id, rows.Scan(&id)
+	}, `SELECT id FROM (SELECT id, seq, code_sealed, expires_at FROM inbox_messages
+		WHERE user_id = ? ORDER BY seq DESC LIMIT ?) recent
+		WHERE code_sealed IS NOT NULL AND (expires_at IS NULL OR expires_at > ?)
+		ORDER BY seq DESC LIMIT ?`, userID, codeWindow, s.now().UnixMilli(), watchedCodes)
+	slices.Reverse(ids)
+	return ids, err
 }
 
 // byIDs returns userID's messages among ids (at most watchedCodes).

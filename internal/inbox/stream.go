@@ -159,13 +159,9 @@ func (s *Service) subscribe(r *http.Request, auth Authenticator) (*stream, error
 		last = min(last, resume)
 	}
 	st.last = last
-	live, err := s.recentCodes(r.Context(), userID)
-	if err != nil {
+	if st.codes, err = s.recentCodes(r.Context(), userID); err != nil {
 		st.end(nil)
 		return nil, err
-	}
-	for i := len(live) - 1; i >= 0; i-- {
-		st.watchCode(live[i].ID)
 	}
 	return st, nil
 }
