@@ -220,7 +220,10 @@ const maxStmts = 512
 // miss, or nil to run the query unprepared (no cache, no arguments, cache
 // full, or prepare failed — then the plain call reports the error).
 func (c *stmtCache) get(ctx context.Context, pool *sql.DB, query string, args []any) *sql.Stmt {
-	if st := c.cached(pool, query, args); st != nil || c == nil || len(args) == 0 || c.n.Load() >= maxStmts {
+	if c == nil || len(args) == 0 {
+		return nil
+	}
+	if st := c.load(pool, query); st != nil || c.n.Load() >= maxStmts {
 		return st
 	}
 	st, err := pool.PrepareContext(ctx, query)
@@ -243,16 +246,23 @@ func (c *stmtCache) cached(pool *sql.DB, query string, args []any) *sql.Stmt {
 	if c == nil || len(args) == 0 {
 		return nil
 	}
-	k := stmtKey{pool, query}
-	if st, ok := c.m.Load(k); ok {
-		return st.(*sql.Stmt)
+	if st := c.load(pool, query); st != nil {
+		return st
 	}
-	if _, busy := c.preparing.LoadOrStore(k, true); !busy && c.n.Load() < maxStmts {
+	if _, busy := c.preparing.LoadOrStore(stmtKey{pool, query}, true); !busy && c.n.Load() < maxStmts {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			c.get(ctx, pool, query, args)
 		}()
+	}
+	return nil
+}
+
+// load returns the prepared statement for query on pool, nil if none.
+func (c *stmtCache) load(pool *sql.DB, query string) *sql.Stmt {
+	if st, ok := c.m.Load(stmtKey{pool, query}); ok {
+		return st.(*sql.Stmt)
 	}
 	return nil
 }
