@@ -84,6 +84,10 @@ func (s *Service) since(ctx context.Context, userID string, seq int64, n int) ([
 		WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`, userID, seq, n)
 }
 
+// liveCode is the condition, taking now in Unix milliseconds, of a message
+// that shows a code; scan decides the same way.
+const liveCode = `code_sealed IS NOT NULL AND (expires_at IS NULL OR expires_at > ?)`
+
 // recentCodes returns the ids of userID's newest messages that show a code,
 // oldest first, at most watchedCodes of them, among its last codeWindow
 // messages: the codes a page rendered before its stream opened may still
@@ -93,21 +97,23 @@ func (s *Service) recentCodes(ctx context.Context, userID string) ([]string, err
 		return id, rows.Scan(&id)
 	}, `SELECT id FROM (SELECT id, seq, code_sealed, expires_at FROM inbox_messages
 		WHERE user_id = ? ORDER BY seq DESC LIMIT ?) recent
-		WHERE code_sealed IS NOT NULL AND (expires_at IS NULL OR expires_at > ?)
-		ORDER BY seq DESC LIMIT ?`, userID, codeWindow, s.now().UnixMilli(), watchedCodes)
+		WHERE `+liveCode+` ORDER BY seq DESC LIMIT ?`, userID, codeWindow, s.now().UnixMilli(), watchedCodes)
 	slices.Reverse(ids)
 	return ids, err
 }
 
-// byIDs returns userID's messages among ids (at most watchedCodes).
-func (s *Service) byIDs(ctx context.Context, userID string, ids []string) ([]Message, error) {
-	args := make([]any, 0, len(ids)+1)
+// deadCodes returns userID's messages among ids (at most watchedCodes) that
+// no longer show a code. Live codes are not unsealed.
+func (s *Service) deadCodes(ctx context.Context, userID string, ids []string) ([]Message, error) {
+	now := s.now()
+	args := make([]any, 0, len(ids)+2)
 	args = append(args, userID)
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	return s.query(ctx, `SELECT `+messageColumns+` FROM inbox_messages
-		WHERE user_id = ? AND id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
+	args = append(args, now.UnixMilli())
+	return s.queryAt(ctx, s.db, now, `SELECT `+messageColumns+` FROM inbox_messages
+		WHERE user_id = ? AND id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) AND NOT (`+liveCode+`)`, args...)
 }
 
 // lastSeq returns the number of userID's newest committed message, 0 if none.

@@ -287,23 +287,13 @@ func (st *stream) codesDied() error {
 	if !st.codesChanged.Swap(false) || len(st.codes) == 0 {
 		return nil
 	}
-	msgs, err := st.s.byIDs(st.s.base, st.userID, st.codes)
-	if err != nil {
+	dead, err := st.s.deadCodes(st.s.base, st.userID, st.codes)
+	if err != nil || len(dead) == 0 {
 		return err
 	}
-	live := make(map[string]bool, len(msgs))
-	var dead []Message
-	for _, m := range msgs {
-		if m.Code != "" {
-			live[m.ID] = true
-		} else {
-			dead = append(dead, m)
-		}
-	}
-	st.codes = slices.DeleteFunc(st.codes, func(id string) bool { return !live[id] })
-	if len(dead) == 0 {
-		return nil
-	}
+	st.codes = slices.DeleteFunc(st.codes, func(id string) bool {
+		return slices.ContainsFunc(dead, func(m Message) bool { return m.ID == id })
+	})
 	b, err := appendEvents(nil, "update", dead)
 	if err != nil {
 		return err
