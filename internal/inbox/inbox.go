@@ -36,10 +36,6 @@ const DefaultHeartbeat = 25 * time.Second
 // codePurpose is the keyring purpose that seals OTP codes at rest.
 const codePurpose = "inbox-code"
 
-// publishTimeout bounds Published on a broker that waits for a server (the
-// PostgreSQL one); the in-process broker never waits.
-const publishTimeout = 2 * time.Second
-
 // NewMessage is a message to deliver to a user's inbox.
 type NewMessage struct {
 	UserID    string
@@ -178,9 +174,9 @@ var (
 )
 
 func (s *Service) announce(ctx context.Context, userID string, data []byte) {
-	// The commit is done: a cancelled request must not stop the announcement.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
-	defer cancel()
+	// The commit is done: a cancelled request must not stop the announcement
+	// (a broker that waits for a server bounds the wait itself).
+	ctx = context.WithoutCancel(ctx)
 	if err := s.broker.Publish(ctx, realtime.Event{Topic: Topic(userID), Data: data}); err != nil {
 		s.log.WarnContext(ctx, "inbox: publish failed", "user_id", userID, "err", err)
 	}

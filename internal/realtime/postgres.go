@@ -20,6 +20,10 @@ import (
 // Postgres publishes; PostgreSQL's own limit is just under 8000 bytes.
 const MaxPayload = 7900
 
+// publishTimeout bounds a Publish, waiting for the turn, reconnecting and
+// notifying included.
+const publishTimeout = 2 * time.Second
+
 const (
 	minBackoff   = 100 * time.Millisecond
 	maxBackoff   = 10 * time.Second
@@ -125,8 +129,11 @@ func (p *Postgres) Subscribe(topic string, r Receiver) *Subscription {
 // included. It waits for the server to accept the notification; it does not
 // wait for delivery. If the notifier's connection turns out to be dead it
 // reconnects and tries once more: a duplicate is harmless, since events only
-// tell subscribers to reload.
+// tell subscribers to reload. It gives up after publishTimeout at most:
+// publishers have committed and wait for it.
 func (p *Postgres) Publish(ctx context.Context, e Event) error {
+	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	defer cancel()
 	payload, err := encode(e)
 	if err != nil {
 		return err
