@@ -41,10 +41,16 @@ func (a Adapter) Error(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		a.Log.DebugContext(r.Context(), "request rejected", "status", status, "code", e.Code, "err", err)
 	}
+	SetRetryAfter(w, e)
+	a.Render(w, status, e)
+}
+
+// SetRetryAfter sets Retry-After, in whole seconds rounded up, when e is a
+// TooMany error that says how long to wait.
+func SetRetryAfter(w http.ResponseWriter, e *errs.Error) {
 	if e.Kind == errs.TooMany && e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
-	a.Render(w, status, e)
 }
 
 // nestedError is the error shape of the account-facing APIs (Accounts, the

@@ -2,9 +2,7 @@ package web
 
 import (
 	"errors"
-	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/errs"
@@ -15,13 +13,12 @@ import (
 // its kind, or ok false for a fault of ours, which the caller returns.
 func formError(w http.ResponseWriter, err error) (msg string, status int, ok bool) {
 	e := errs.From(err)
-	if e.Kind == errs.Internal || e.Kind == errs.Unavailable {
+	status = httpx.Status(e.Kind)
+	if status >= 500 {
 		return "", 0, false
 	}
-	if e.Kind == errs.TooMany && e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
-	}
-	return e.Message, httpx.Status(e.Kind), true
+	httpx.SetRetryAfter(w, e)
+	return e.Message, status, true
 }
 
 // loginPage shows the login form, or moves on when already signed in.
