@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/linkbox/linkbox/internal/config"
+	"github.com/linkbox/linkbox/internal/secrets"
 )
 
 // scenarioFuncs run each scenario by name.
@@ -93,7 +92,7 @@ func startLinkbox(ctx context.Context, opt options, getenv func(string) string, 
 		"LINKBOX_PUBLIC_URL":   "http://" + addr,
 		"LINKBOX_RATE_LIMITS":  "off",
 		"LINKBOX_LOG_LEVEL":    "warn",
-		"LINKBOX_SECRET":       newSecret(),
+		"LINKBOX_SECRET":       secrets.NewMaster(), // shared by the server and the setup
 		"LINKBOX_SMS_PROVIDER": "console",
 	}
 	if opt.profile != "" {
@@ -138,13 +137,6 @@ func childEnv(vars map[string]string) []string {
 		env = append(env, k+"="+v)
 	}
 	return env
-}
-
-// newSecret is this run's LINKBOX_SECRET, shared by the server and the setup.
-func newSecret() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails on Linux
-	return hex.EncodeToString(b)
 }
 
 // throughput makes the result of a request scenario, its ratio of ops/s.

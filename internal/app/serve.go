@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/config"
@@ -53,7 +52,7 @@ func serve(ctx context.Context, raw config.Raw, args []string, stderr io.Writer)
 	hs.RegisterOnShutdown(srv.Inbox.Close)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	log.Info("linkbox listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "store", storeKind(cfg.DatabaseURL))
+	log.Info("linkbox listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "store", srv.db.Dialect)
 	select {
 	case err := <-errc:
 		return err
@@ -70,13 +69,6 @@ func serve(ctx context.Context, raw config.Raw, args []string, stderr io.Writer)
 	}
 	log.Info("stopped")
 	return nil
-}
-
-func storeKind(url string) db.Dialect {
-	if strings.HasPrefix(url, "sqlite:") {
-		return db.SQLite
-	}
-	return db.Postgres
 }
 
 func migrate(ctx context.Context, raw config.Raw, args []string, stderr io.Writer) error {
