@@ -144,19 +144,28 @@ func (o *Outbox) claim(ctx context.Context) ([]queued, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sms outbox: due: %w", err)
 	}
-	claimed := due[:0]
-	for _, m := range due {
-		err := db.ExecOne(ctx, o.db, `UPDATE sms_outbox SET locked_until = ?, attempts = attempts + 1
-			WHERE id = ? AND locked_until <= ? AND sent_at IS NULL AND failed_at IS NULL`,
-			now+o.Lease.Milliseconds(), m.id, now)
-		if errors.Is(err, db.ErrNotFound) {
-			continue // another process took it
+	// One transaction for the batch: one commit, and a failure leaves no
+	// message leased by a round that will not send it.
+	var claimed []queued
+	err = o.db.InTx(ctx, func(tx *db.Tx) error {
+		claimed = due[:0]
+		for _, m := range due {
+			err := db.ExecOne(ctx, tx, `UPDATE sms_outbox SET locked_until = ?, attempts = attempts + 1
+				WHERE id = ? AND locked_until <= ? AND sent_at IS NULL AND failed_at IS NULL`,
+				now+o.Lease.Milliseconds(), m.id, now)
+			if errors.Is(err, db.ErrNotFound) {
+				continue // another process took it
+			}
+			if err != nil {
+				return err
+			}
+			m.attempts++
+			claimed = append(claimed, m)
 		}
-		if err != nil {
-			return claimed, fmt.Errorf("sms outbox: claim: %w", err)
-		}
-		m.attempts++
-		claimed = append(claimed, m)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sms outbox: claim: %w", err)
 	}
 	return claimed, nil
 }
