@@ -5,11 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/linkbox/linkbox/internal/app"
+	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/sms"
+	"github.com/linkbox/linkbox/internal/sms/smstest"
 )
 
 // cli runs one linkbox command on the store at url and decodes its --json
@@ -81,6 +86,45 @@ func TestAdminCommands(t *testing.T) {
 		var key map[string]string
 		if err := cli(t, url, &key, "keys", "rotate", "--json"); err != nil || key["kid"] == "" {
 			t.Errorf("keys rotate = %v, %v", key, err)
+		}
+	})
+}
+
+// TestOnlyServeRunsTheWorkers: admin commands leave an SMS queued by another
+// process alone, not so much as trying to send it; serve delivers it.
+func TestOnlyServeRunsTheWorkers(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		d, err := db.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if err := d.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		const to, body = "+25769876543", "Your code is 123456"
+		if err := sms.NewOutbox(d, nil, slog.New(slog.DiscardHandler), time.Now).Enqueue(ctx, d, to, body); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"apps", "list"}, {"users", "create", "--phone", "+25761234567", "--password", "a good password",
+			"--first-name", "Ann", "--last-name", "Agent", "--email", "ann@example.com"}} {
+			if err := cli(t, url, nil, args...); err != nil {
+				t.Fatalf("%v: %v", args, err)
+			}
+		}
+		var attempts int
+		if err := d.QueryRow(ctx, `SELECT attempts FROM sms_outbox`).Scan(&attempts); err != nil || attempts != 0 {
+			t.Fatalf("after admin commands the SMS has %d attempts (%v), want it queued and untried", attempts, err)
+		}
+
+		gw := smstest.NewGateway(t)
+		serve(t, map[string]string{"LINKBOX_DATABASE_URL": url, "LINKBOX_SECRET": strings.Repeat("s", 32),
+			"LINKBOX_SMS_PROVIDER": "webhook", "LINKBOX_SMS_WEBHOOK_URL": gw.URL(), "LINKBOX_SMS_WEBHOOK_SECRET": gw.Secret()})
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if m, err := gw.Wait(wctx, to); err != nil || m.Body != body {
+			t.Errorf("serve delivered %+v, %v; want the queued SMS", m, err)
 		}
 	})
 }

@@ -54,6 +54,7 @@ func newStack(t *testing.T, databaseURL string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv.Start(context.Background())
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(func() {

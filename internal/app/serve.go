@@ -38,6 +38,7 @@ func serve(ctx context.Context, raw config.Raw, args []string, stderr io.Writer)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	srv.Start(ctx)
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

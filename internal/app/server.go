@@ -52,7 +52,7 @@ type Server struct {
 }
 
 // New opens and migrates the store and builds every service. Its background
-// workers (the SMS outbox, the sweeps of dead rows) run until Close.
+// workers wait for Start.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) (*Server, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -70,11 +70,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	// that makes unknown phones cost what known ones do); give that memory
 	// back now rather than carry it until the scavenger gets to it.
 	debug.FreeOSMemory()
+	return s, nil
+}
+
+// Start runs the background workers (the SMS outbox, the sweeps of dead
+// rows) until Close; call it once. Only a serving process calls it: a
+// one-shot admin command must not send the SMS other processes queued, nor
+// sweep the store, as a side effect. The workers outlive ctx, so that the
+// requests still in flight during a shutdown get their SMS sent.
+func (s *Server) Start(ctx context.Context) {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.wg.Go(func() { s.outbox.Run(bg) })
 	s.wg.Go(func() { s.sweep(bg) })
-	return s, nil
 }
 
 func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) error {
@@ -189,11 +197,13 @@ func (s *Server) sweep(ctx context.Context) {
 // Handler is the whole HTTP surface.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close ends the open event streams, stops the background workers and
-// closes the store.
+// Close ends the open event streams, stops the background workers if
+// started and closes the store.
 func (s *Server) Close() error {
 	s.Inbox.Close()
-	s.cancel()
+	if s.cancel != nil {
+		s.cancel()
+	}
 	s.wg.Wait()
 	return s.closeStores()
 }
