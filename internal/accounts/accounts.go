@@ -21,6 +21,7 @@ import (
 	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 	"github.com/linkbox/linkbox/internal/secrets"
+	"github.com/linkbox/linkbox/internal/ttlcache"
 )
 
 // Lifetimes and caps of DESIGN.md's security baseline.
@@ -72,8 +73,9 @@ type Service struct {
 	signing *keyStore
 	parser  *jwt.Parser
 	// verified maps the SHA-256 of access tokens already verified to their
-	// subject.
-	verified *ttlCache[[sha256.Size]byte, string]
+	// subject. Authenticate runs on every request of every surface, and an
+	// Ed25519 verification costs more than all the rest of a request.
+	verified *ttlcache.Cache[[sha256.Size]byte, string]
 	api      httpx.Adapter
 }
 
@@ -89,7 +91,7 @@ func NewService(ctx context.Context, d *db.DB, keys *secrets.Keyring, smsq SMSQu
 	}
 	s := &Service{db: d, keys: keys, smsq: smsq, cfg: cfg, log: log}
 	s.hasher = newHasher(cfg.Hash, cfg.HashConcurrency)
-	s.verified = newTTLCache[[sha256.Size]byte, string](verifiedTokens)
+	s.verified = ttlcache.New[[sha256.Size]byte, string](verifiedTokens)
 	s.api = httpx.Adapter{Log: log, Render: httpx.RenderNested}
 	s.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{cfg.Algorithm}),

@@ -55,7 +55,7 @@ func (s *Service) signAccess(ctx context.Context, u User, now time.Time) (string
 func (s *Service) parseAccess(ctx context.Context, raw string) (string, error) {
 	sum := sha256.Sum256([]byte(raw))
 	now := s.cfg.Now()
-	if sub, ok := s.verified.get(sum, now); ok {
+	if sub, ok := s.verified.Get(sum, now); ok {
 		return sub, nil
 	}
 	var (
@@ -77,7 +77,7 @@ func (s *Service) parseAccess(ctx context.Context, raw string) (string, error) {
 	case storeErr != nil:
 		return "", storeErr
 	case err == nil && claims.Subject != "":
-		s.verified.put(sum, claims.Subject, claims.ExpiresAt.Time, now)
+		s.verified.Put(sum, claims.Subject, claims.ExpiresAt.Time, now)
 		return claims.Subject, nil
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return "", errTokenExpired

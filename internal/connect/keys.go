@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/ids"
+	"github.com/linkbox/linkbox/internal/ttlcache"
 )
 
 const (
@@ -20,7 +20,7 @@ const (
 	// a deletion on this instance, and a rotated key's expiry, apply at once.
 	keyCacheTTL = 5 * time.Second
 	// keyCacheSize bounds the cache; past it, expired entries are swept, and
-	// if that is not enough the cache starts over.
+	// if that is not enough arbitrary ones, down to three quarters of it.
 	keyCacheSize = 10_000
 )
 
@@ -42,7 +42,7 @@ func (s *Service) authenticate(ctx context.Context, key string) (App, error) {
 		return App{}, errInvalidAPIKey
 	}
 	hash, now := s.keyHash(key), s.now()
-	if app, ok := s.cache.get(hash, now); ok {
+	if app, ok := s.cache.Get(hash, now); ok {
 		return app, nil
 	}
 	app, expires, err := appByKey(ctx, s.db, hash)
@@ -61,61 +61,24 @@ func (s *Service) authenticate(ctx context.Context, key string) (App, error) {
 			until = expires
 		}
 	}
-	s.cache.put(hash, app, now, until)
+	s.cache.Put(hash, app, until, now)
 	return app, nil
 }
 
-// keyCache maps key hashes to their apps for a few seconds, sparing the store
-// one query per request on the hot path.
+// keyCache maps key hashes to their apps for ttl at most, sparing the store
+// one query per request on the hot path. An entry never outlives its key's
+// own expiry.
 type keyCache struct {
-	ttl     time.Duration
-	size    int
-	mu      sync.RWMutex
-	entries map[string]cachedKey
-}
-
-type cachedKey struct {
-	app   App
-	until time.Time // never past the key's own expiry
+	ttl time.Duration
+	*ttlcache.Cache[string, App]
 }
 
 func newKeyCache(ttl time.Duration, size int) *keyCache {
-	return &keyCache{ttl: ttl, size: size, entries: make(map[string]cachedKey)}
+	return &keyCache{ttl: ttl, Cache: ttlcache.New[string, App](size)}
 }
 
-func (c *keyCache) get(hash string, now time.Time) (App, bool) {
-	c.mu.RLock()
-	e, ok := c.entries[hash]
-	c.mu.RUnlock()
-	if !ok || !now.Before(e.until) {
-		return App{}, false
-	}
-	return e.app, true
-}
-
-func (c *keyCache) put(hash string, app App, now, until time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= c.size {
-		for h, e := range c.entries {
-			if !now.Before(e.until) {
-				delete(c.entries, h)
-			}
-		}
-		if len(c.entries) >= c.size {
-			clear(c.entries)
-		}
-	}
-	c.entries[hash] = cachedKey{app: app, until: until}
-}
-
-// evictApp forgets every key of the app.
+// evictApp forgets every key of the app, so that its deletion applies at
+// once on this instance.
 func (c *keyCache) evictApp(id string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for h, e := range c.entries {
-		if e.app.ID == id {
-			delete(c.entries, h)
-		}
-	}
+	c.DeleteFunc(func(_ string, app App) bool { return app.ID == id })
 }
