@@ -121,14 +121,18 @@ func insertUser(ctx context.Context, tx *db.Tx, u User) error {
 	return err
 }
 
+// lapsedPending holds for a pending account, never verified, that has no
+// verification code live after the cutoff it takes as its one argument (Unix
+// milliseconds). Such an account can no longer be verified.
+const lapsedPending = `status = '` + StatusPending + `' AND verified_at IS NULL AND NOT EXISTS (
+	SELECT 1 FROM verification_codes c
+	WHERE c.user_id = users.id AND c.purpose = '` + purposeVerify + `' AND c.expires_at > ?)`
+
 // deleteStalePending frees phone from a pending account whose verification
 // code has expired (or was never sent), so that nobody can squat a number
 // they cannot receive SMS on. Its codes go with it (ON DELETE CASCADE).
 func deleteStalePending(ctx context.Context, tx *db.Tx, phone string, now time.Time) error {
-	_, err := tx.Exec(ctx, `DELETE FROM users WHERE phone = ? AND status = ? AND NOT EXISTS (
-		SELECT 1 FROM verification_codes c
-		WHERE c.user_id = users.id AND c.purpose = ? AND c.expires_at > ?)`,
-		phone, StatusPending, purposeVerify, now.UnixMilli())
+	_, err := tx.Exec(ctx, `DELETE FROM users WHERE phone = ? AND `+lapsedPending, phone, now.UnixMilli())
 	return err
 }
 
