@@ -57,8 +57,8 @@ var (
 // have committed.
 // *inbox.Service implements it.
 type Inbox interface {
-	Add(ctx context.Context, q db.Querier, m inbox.NewMessage) (id string, err error)
-	EraseCode(ctx context.Context, q db.Querier, messageID string) error
+	Add(ctx context.Context, q db.Querier, m inbox.NewMessage) (num int64, err error)
+	EraseCode(ctx context.Context, q db.Querier, num int64) error
 	Published(ctx context.Context, userID string)
 	CodesErased(ctx context.Context, userID string)
 }

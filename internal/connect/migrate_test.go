@@ -1,10 +1,9 @@
 package connect_test
 
 import (
+	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,8 +28,8 @@ func TestMigrationOTPWrites(t *testing.T) {
 			t.Errorf("otps after the migration = %d, want 1: the linked pair's", n)
 		}
 		msgs := e.messages(a)
-		if len(msgs) != 2 || msgs[0].ID != "msg_note" || msgs[0].ReadAt.IsZero() ||
-			msgs[1].ID != "msg_code" || msgs[1].Code != code || msgs[1].Reference != "login" || msgs[1].Seq != 1 {
+		if len(msgs) != 2 || msgs[0].Message != "Hello" || msgs[0].ReadAt.IsZero() ||
+			msgs[1].Message != "Your code" || msgs[1].Code != code || msgs[1].Reference != "login" {
 			t.Fatalf("inbox after the migration = %+v; want the two messages as they were", msgs)
 		}
 		key, err := e.svc.RotateAppKey(ctx, "app_old")
@@ -51,22 +50,110 @@ func TestMigrationOTPWrites(t *testing.T) {
 	})
 }
 
+// TestMigrationInboxIDs: migration 0007, which numbers inbox messages by
+// row instead of random ids and per-user sequences, keeps each user's
+// messages in their order, and their OTPs still point at their messages:
+// the code leaves the inbox when the OTP is used, and the next message comes
+// after the old ones.
+func TestMigrationInboxIDs(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		d := openAt(t, url, 6)
+		keys := testKeys(t)
+		now := start.UnixMilli()
+		expires := start.Add(5 * time.Minute).UnixMilli()
+		mustExec(t, d, `INSERT INTO clients (id, kind, name, return_urls, otp_ttl_ms, created_at)
+			VALUES ('app_old', 'app', 'Old', '["https://your-app.com/nofbox-return/"]', 300000, ?)`, now)
+		users := []string{"user_a", "user_b"}
+		for i, u := range users {
+			mustExec(t, d, `INSERT INTO users (id, phone, password_hash, first_name, last_name, email, role, status, created_at, updated_at, inbox_seq)
+				VALUES (?, ?, 'x', 'Old', 'User', ?, 'user', 'active', ?, ?, 3)`, u, fmt.Sprint("+44790000000", i), u+"@example.org", now, now)
+			mustExec(t, d, `INSERT INTO links (app_id, external_user_id, user_id, created_at) VALUES ('app_old', ?, ?, ?)`, u, u, now)
+		}
+		// The two accounts' messages were written in turns, and their random
+		// ids sort against their order.
+		for seq := 1; seq <= 3; seq++ {
+			for _, u := range users {
+				code := fmt.Sprintf("%s%05d", u[5:], seq) // a00001: six characters
+				mustExec(t, d, `INSERT INTO inbox_messages (id, user_id, seq, app_id, app_name, type, message, code_sealed, reference, created_at, expires_at)
+					VALUES (?, ?, ?, 'app_old', 'Old', 'otp', ?, ?, ?, ?, ?)`,
+					fmt.Sprintf("msg_%s%d", u[5:], 9-seq), u, seq, fmt.Sprint(seq), keys.Seal("inbox-code", []byte(code)),
+					fmt.Sprint("ref", seq), now, expires)
+			}
+		}
+		mustExec(t, d, `INSERT INTO otps (app_id, external_user_id, reference, user_id, code_hash, message_id, attempts, created_at, expires_at)
+			VALUES ('app_old', 'user_a', 'ref2', 'user_a', ?, 'msg_a7', 0, ?, ?)`,
+			keys.Hash("otp", "app_old\x00user_a\x00ref2\x00a00002"), now, expires)
+		d.Close()
+
+		e := newEnv(t, url, nil) // migrates
+		for _, u := range users {
+			var texts []string
+			for _, m := range e.messages(account{id: u}) {
+				texts = append(texts, m.Message)
+			}
+			if !slices.Equal(texts, []string{"3", "2", "1"}) {
+				t.Errorf("%s's inbox after the migration, newest first: %v, want 3 2 1", u, texts)
+			}
+		}
+		a := account{id: "user_a"}
+		if got := e.messages(a)[1].Code; got != "a00002" {
+			t.Fatalf("migrated OTP's code %q, want a00002", got)
+		}
+		key, err := e.svc.RotateAppKey(t.Context(), "app_old")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBody(t, "migrated OTP", e.verify(key, "user_a", "ref2", "a00002"), http.StatusOK, success)
+		if got := e.messages(a)[1].Code; got != "" {
+			t.Errorf("the used OTP's code %q is still shown", got)
+		}
+		e.sendOTP(key, "user_a", "new", a)
+		if got := e.messages(a); len(got) != 4 || got[0].Message != "Your code" || got[0].Code == "" {
+			t.Errorf("inbox after a send: %+v, want the new OTP first", got)
+		}
+	})
+}
+
+// openAt opens the store at url migrated up to version; the caller closes
+// it before the service under test opens the store.
+func openAt(t *testing.T, url string, version int) *db.DB {
+	t.Helper()
+	d, err := db.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.MigrateTo(t.Context(), version); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// testKeys returns a keyring with newEnv's master secret.
+func testKeys(t *testing.T) *secrets.Keyring {
+	t.Helper()
+	keys, err := secrets.New([]byte(strings.Repeat("k", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+func mustExec(t *testing.T, d *db.DB, query string, args ...any) {
+	t.Helper()
+	if _, err := d.Exec(t.Context(), query, args...); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+}
+
 // fillOldStore makes at url a store migrated up to 0005: an account linked
 // as user "100" of app_old, which sent it an OTP of code (its inbox message
 // showing the code) and a notification it read, and an OTP of a pair not
 // linked.
 func fillOldStore(t *testing.T, url, code string) {
 	t.Helper()
-	d, err := db.Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := openAt(t, url, 5)
 	defer d.Close()
-	migrateBefore(t, d, 6)
-	keys, err := secrets.New([]byte(strings.Repeat("k", 32))) // as newEnv's
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := testKeys(t)
 	now := start.UnixMilli()
 	expires := start.Add(5 * time.Minute).UnixMilli()
 	for _, q := range []struct {
@@ -92,43 +179,5 @@ func fillOldStore(t *testing.T, url, code string) {
 		if _, err := d.Exec(t.Context(), q.sql, q.args...); err != nil {
 			t.Fatalf("%s: %v", q.sql, err)
 		}
-	}
-}
-
-// migrateBefore applies to d, as Migrate would, the migrations numbered
-// below version, read from internal/db's source.
-func migrateBefore(t *testing.T, d *db.DB, version int) {
-	t.Helper()
-	dir := filepath.Join("..", "db", "migrations", string(d.Dialect))
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = d.InTx(t.Context(), func(tx *db.Tx) error {
-		if _, err := tx.Exec(t.Context(), `CREATE TABLE schema_migrations (
-			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-			return err
-		}
-		for _, entry := range entries { // sorted by name
-			num, name, _ := strings.Cut(strings.TrimSuffix(entry.Name(), ".sql"), "_")
-			v, err := strconv.Atoi(num)
-			if err != nil || v >= version {
-				continue
-			}
-			body, err := os.ReadFile(filepath.Join(dir, entry.Name()))
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(t.Context(), string(body)); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(t.Context(), `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)`, v, name); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("migrations before %04d: %v", version, err)
 	}
 }

@@ -59,7 +59,7 @@ func (s *Service) sendOTP(ctx context.Context, app App, q sendOTPRequest, code s
 			return err
 		}
 		expires := now.Add(app.OTPTTL)
-		msgID, err := s.inbox.Add(ctx, tx, inbox.NewMessage{
+		msgNum, err := s.inbox.Add(ctx, tx, inbox.NewMessage{
 			UserID: userID, AppID: app.ID, AppName: app.Name, Type: inbox.TypeOTP,
 			Message: q.Message, Code: code, Reference: q.Reference, ExpiresAt: expires,
 		})
@@ -69,7 +69,7 @@ func (s *Service) sendOTP(ctx context.Context, app App, q sendOTPRequest, code s
 		_, err = tx.Exec(ctx, `INSERT INTO otps
 			(app_id, external_user_id, reference, user_id, code_hash, message_id, attempts, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
-			app.ID, q.UserID, q.Reference, userID, s.otpHash(app.ID, q.UserID, q.Reference, code), msgID,
+			app.ID, q.UserID, q.Reference, userID, s.otpHash(app.ID, q.UserID, q.Reference, code), msgNum,
 			now.UnixMilli(), expires.UnixMilli())
 		return err
 	})
@@ -133,12 +133,15 @@ func (s *Service) verifyOTP(ctx context.Context, appID string, q verifyOTPReques
 // deletion drop OTPs first, to erase their codes), so the link is looked up
 // only when there is none.
 func (s *Service) tryOTP(ctx context.Context, tx *db.Tx, appID string, q verifyOTPRequest, now time.Time) (verdict error, changed []string, err error) {
-	var hash, msgID, userID string
-	var attempts int
+	var (
+		hash, userID string
+		msgNum       int64
+		attempts     int
+	)
 	err = tx.QueryRow(ctx, `UPDATE otps SET attempts = attempts + 1
 		WHERE app_id = ? AND external_user_id = ? AND reference = ? AND attempts < ? AND expires_at > ?
 		RETURNING code_hash, message_id, user_id, attempts`,
-		appID, q.UserID, q.Reference, maxOTPAttempts, now.UnixMilli()).Scan(&hash, &msgID, &userID, &attempts)
+		appID, q.UserID, q.Reference, maxOTPAttempts, now.UnixMilli()).Scan(&hash, &msgNum, &userID, &attempts)
 	if errors.Is(err, db.ErrNotFound) {
 		verdict, err = deadOTPReason(ctx, tx, appID, q, now)
 		return verdict, nil, err
@@ -150,13 +153,13 @@ func (s *Service) tryOTP(ctx context.Context, tx *db.Tx, appID string, q verifyO
 		if attempts < maxOTPAttempts {
 			return errInvalidOTP, nil, nil
 		}
-		return errInvalidOTP, []string{userID}, s.inbox.EraseCode(ctx, tx, msgID)
+		return errInvalidOTP, []string{userID}, s.inbox.EraseCode(ctx, tx, msgNum)
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM otps WHERE app_id = ? AND external_user_id = ? AND reference = ?`,
 		appID, q.UserID, q.Reference); err != nil {
 		return nil, nil, err
 	}
-	return nil, []string{userID}, s.inbox.EraseCode(ctx, tx, msgID)
+	return nil, []string{userID}, s.inbox.EraseCode(ctx, tx, msgNum)
 }
 
 // deadOTPReason explains why no try could be spent: the user is not linked,
@@ -188,16 +191,19 @@ func deadOTPReason(ctx context.Context, tx *db.Tx, appID string, q verifyOTPRequ
 // and erases their codes from the inbox. It returns the accounts whose inbox
 // changed.
 func (s *Service) dropOTPs(ctx context.Context, tx *db.Tx, where string, args ...any) ([]string, error) {
-	type dead struct{ msgID, userID string }
+	type dead struct {
+		msgNum int64
+		userID string
+	}
 	list, err := db.QueryAll(ctx, tx, func(rows *sql.Rows) (d dead, err error) {
-		return d, rows.Scan(&d.msgID, &d.userID)
+		return d, rows.Scan(&d.msgNum, &d.userID)
 	}, `DELETE FROM otps WHERE `+where+` RETURNING message_id, user_id`, args...)
 	if err != nil {
 		return nil, err
 	}
 	var changed []string
 	for _, d := range list {
-		if err := s.inbox.EraseCode(ctx, tx, d.msgID); err != nil {
+		if err := s.inbox.EraseCode(ctx, tx, d.msgNum); err != nil {
 			return nil, err
 		}
 		changed = appendUnique(changed, d.userID)

@@ -67,16 +67,17 @@ func TestSweepBatches(t *testing.T) {
 		died := e.clock.Now().Add(-24*time.Hour - time.Millisecond).UnixMilli()
 		err := e.db.InTx(t.Context(), func(tx *db.Tx) error {
 			for i := range dead {
-				msgID, ref := fmt.Sprintf("msg_dead%07d", i), fmt.Sprintf("ref-%d", i)
-				if _, err := tx.Exec(t.Context(), `INSERT INTO inbox_messages
-					(id, user_id, seq, app_id, app_name, type, message, code_sealed, reference, created_at, expires_at)
-					VALUES (?, ?, ?, ?, 'App', 'otp', 'Your code', 'sealed', ?, ?, ?)`,
-					msgID, a.id, 1000+i, app.ID, ref, died, died); err != nil {
+				ref := fmt.Sprintf("ref-%d", i)
+				var msgNum int64
+				if err := tx.QueryRow(t.Context(), `INSERT INTO inbox_messages
+					(user_id, app_id, app_name, type, message, code_sealed, reference, created_at, expires_at)
+					VALUES (?, ?, 'App', 'otp', 'Your code', 'sealed', ?, ?, ?) RETURNING id`,
+					a.id, app.ID, ref, died, died).Scan(&msgNum); err != nil {
 					return err
 				}
 				if _, err := tx.Exec(t.Context(), `INSERT INTO otps
 					(app_id, external_user_id, reference, user_id, code_hash, message_id, attempts, created_at, expires_at)
-					VALUES (?, '100', ?, ?, 'hash', ?, 0, ?, ?)`, app.ID, ref, a.id, msgID, died, died); err != nil {
+					VALUES (?, '100', ?, ?, 'hash', ?, 0, ?, ?)`, app.ID, ref, a.id, msgNum, died, died); err != nil {
 					return err
 				}
 				if _, err := tx.Exec(t.Context(), `INSERT INTO link_tokens

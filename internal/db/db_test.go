@@ -25,6 +25,38 @@ func open(t *testing.T, url string) *db.DB {
 	return d
 }
 
+// TestMigrateTo: a store migrated up to a version has exactly the
+// migrations up to it; Migrate then applies the rest.
+func TestMigrateTo(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		d, err := db.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		versions := func() (n, top int) {
+			t.Helper()
+			if err := d.QueryRow(ctx, `SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&n, &top); err != nil {
+				t.Fatal(err)
+			}
+			return n, top
+		}
+		if err := d.MigrateTo(ctx, 3); err != nil {
+			t.Fatal(err)
+		}
+		if n, top := versions(); n != 3 || top != 3 {
+			t.Fatalf("after MigrateTo(3): %d migrations, up to %d; want 1 to 3", n, top)
+		}
+		if err := d.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, top := versions(); n != top || top <= 3 {
+			t.Fatalf("after Migrate: %d migrations, up to %d; want all of them", n, top)
+		}
+	})
+}
+
 func TestMigrateTwiceAndConcurrently(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		d := open(t, url)

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +27,12 @@ type migration struct {
 // processes may migrate at once: PostgreSQL serializes them with an advisory
 // lock, SQLite with its write lock (transactions begin IMMEDIATE).
 func (d *DB) Migrate(ctx context.Context) error {
+	return d.MigrateTo(ctx, math.MaxInt)
+}
+
+// MigrateTo is Migrate stopping after the migration numbered version: a
+// test of a migration builds the store it upgrades this way.
+func (d *DB) MigrateTo(ctx context.Context, version int) error {
 	list, err := loadMigrations(string(d.Dialect))
 	if err != nil {
 		return err
@@ -42,6 +49,9 @@ func (d *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("db: create schema_migrations: %w", err)
 	}
 	for _, m := range list {
+		if m.version > version {
+			break
+		}
 		if err := d.apply(ctx, m); err != nil {
 			return err
 		}

@@ -47,7 +47,7 @@ func TestListShape(t *testing.T) {
 			t.Errorf("empty inbox: %d %s, want 200 %s", status, body, want)
 		}
 		var sealed string
-		if err := e.db.QueryRow(context.Background(), `SELECT code_sealed FROM inbox_messages WHERE id = ?`, otpID).Scan(&sealed); err != nil {
+		if err := e.db.QueryRow(context.Background(), `SELECT code_sealed FROM inbox_messages WHERE id = ?`, e.svc.NumOf(otpID)).Scan(&sealed); err != nil {
 			t.Fatal(err)
 		}
 		if sealed == "" || sealed == "042917" {
@@ -173,14 +173,14 @@ func TestCodeHiddenOnceDead(t *testing.T) {
 			t.Errorf("before EraseCode: code %q, want 222222", code)
 		}
 		for range 2 { // erasing twice is harmless
-			if err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, erased) }); err != nil {
+			if err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, e.svc.NumOf(erased)) }); err != nil {
 				t.Fatalf("EraseCode: %v", err)
 			}
 		}
 		if code, ok := codeOf(t, e, user, erased); ok {
 			t.Errorf("after EraseCode: code %q shown, want none", code)
 		}
-		err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, "msg_000000000000") })
+		err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, 1<<40) })
 		if !errors.Is(err, db.ErrNotFound) {
 			t.Errorf("EraseCode of an unknown message = %v, want db.ErrNotFound", err)
 		}

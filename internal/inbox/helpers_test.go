@@ -122,21 +122,22 @@ func (e *env) newUser(t testing.TB) string {
 	return id
 }
 
-// add delivers m as connect does: in a transaction, announced after commit.
+// add delivers m as connect does, in a transaction announced after commit,
+// and returns its id.
 func (e *env) add(t testing.TB, m inbox.NewMessage) string {
 	t.Helper()
 	ctx := context.Background()
-	var id string
+	var num int64
 	err := e.db.InTx(ctx, func(tx *db.Tx) error {
 		var err error
-		id, err = e.svc.Add(ctx, tx, m)
+		num, err = e.svc.Add(ctx, tx, m)
 		return err
 	})
 	if err != nil {
 		t.Fatalf("Add: %v", err)
 	}
 	e.svc.Published(ctx, m.UserID)
-	return id
+	return e.svc.IDOf(num)
 }
 
 func note(userID, text string) inbox.NewMessage {

@@ -2,11 +2,13 @@
 // state, and streams new ones to the account's open clients as Server-Sent
 // Events.
 //
-// Every message gets the next number of its user's sequence in the writing
-// transaction. Events on the realtime topic "inbox:"+userID only say "look
-// again": a stream loads the messages numbered after the last one it sent, so
-// a lost, duplicated or coalesced event never loses or repeats a message, and
-// a client resumes with Last-Event-ID = the last number it saw.
+// Every message gets a number in the writing transaction, and one user's
+// messages commit in number order. Events on the realtime topic
+// "inbox:"+userID only say "look again": a stream loads the messages
+// numbered after the last one it sent, so a lost, duplicated or coalesced
+// event never loses or repeats a message. Numbers are shown only
+// enciphered, as message ids, and a client resumes with Last-Event-ID = the
+// id of the last message it saw.
 package inbox
 
 import (
@@ -18,7 +20,6 @@ import (
 	"time"
 
 	"github.com/linkbox/linkbox/internal/db"
-	"github.com/linkbox/linkbox/internal/ids"
 	"github.com/linkbox/linkbox/internal/realtime"
 	"github.com/linkbox/linkbox/internal/secrets"
 )
@@ -62,8 +63,7 @@ func (m NewMessage) validate() error {
 
 // Message is a message as its owner sees it.
 type Message struct {
-	ID        string
-	Seq       int64 // the message's number in its user's sequence: the SSE event id
+	ID        string // public: the message's number, enciphered
 	Type      string
 	AppID     string
 	AppName   string
@@ -73,6 +73,10 @@ type Message struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time // zero = never
 	ReadAt    time.Time // zero = unread
+
+	// num is the message's number in the store: one user's messages are
+	// numbered in commit order.
+	num int64
 }
 
 // Service stores inbox messages and serves them over HTTP.
@@ -84,6 +88,7 @@ type Service struct {
 
 	db     *db.DB
 	keys   *secrets.Keyring
+	ids    idCodec
 	broker realtime.Broker
 	log    *slog.Logger
 	now    func() time.Time
@@ -99,8 +104,8 @@ type Service struct {
 // NewService returns the inbox over d, sealing codes with keys and announcing
 // new messages on broker.
 func NewService(d *db.DB, keys *secrets.Keyring, broker realtime.Broker, log *slog.Logger, now func() time.Time) *Service {
-	s := &Service{HeartbeatInterval: DefaultHeartbeat, db: d, keys: keys, broker: broker, log: log, now: now,
-		streams: make(map[*stream]struct{})}
+	s := &Service{HeartbeatInterval: DefaultHeartbeat, db: d, keys: keys, ids: newIDCodec(keys.Key(idPurpose)),
+		broker: broker, log: log, now: now, streams: make(map[*stream]struct{})}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	return s
 }
@@ -108,30 +113,34 @@ func NewService(d *db.DB, keys *secrets.Keyring, broker realtime.Broker, log *sl
 // Topic is the realtime topic announcing userID's new messages.
 func Topic(userID string) string { return "inbox:" + userID }
 
-// Add stores m in the caller's transaction q and returns its id. The caller
-// calls Published after committing, never before: a stream must not look for
-// a message that may yet roll back.
-func (s *Service) Add(ctx context.Context, q db.Querier, m NewMessage) (string, error) {
+// Add stores m in the caller's transaction q and returns its number, which
+// EraseCode takes. The caller calls Published after committing, never
+// before: a stream must not look for a message that may yet roll back.
+func (s *Service) Add(ctx context.Context, q db.Querier, m NewMessage) (int64, error) {
 	if err := m.validate(); err != nil {
-		return "", err
+		return 0, err
 	}
-	// Taking the number locks the user's row until commit, so one user's
-	// messages commit in sequence order.
-	var seq int64
-	err := q.QueryRow(ctx, `UPDATE users SET inbox_seq = inbox_seq + 1 WHERE id = ? RETURNING inbox_seq`, m.UserID).Scan(&seq)
+	// One user's messages must commit in number order. SQLite's single
+	// writer commits in number order anyway; PostgreSQL hands out numbers
+	// as inserts come, so a writer first takes the user's row lock and
+	// holds it until commit. (NO KEY: the insert's foreign key check needs
+	// only a key share of that row.)
+	if s.db.Dialect == db.Postgres {
+		err := q.QueryRow(ctx, `SELECT 1 FROM users WHERE id = ? FOR NO KEY UPDATE`, m.UserID).Scan(new(int))
+		if err != nil {
+			return 0, fmt.Errorf("inbox: lock user %s: %w", m.UserID, err)
+		}
+	}
+	var num int64
+	err := q.QueryRow(ctx, `INSERT INTO inbox_messages
+		(user_id, app_id, app_name, type, message, code_sealed, reference, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		m.UserID, m.AppID, m.AppName, m.Type, m.Message,
+		s.seal(m.Code), nullString(m.Reference, m.Type == TypeOTP), s.now().UnixMilli(), nullMillis(m.ExpiresAt)).Scan(&num)
 	if err != nil {
-		return "", fmt.Errorf("inbox: next seq of user %s: %w", m.UserID, err)
+		return 0, fmt.Errorf("inbox: insert message: %w", err)
 	}
-	id := ids.New("msg_")
-	_, err = q.Exec(ctx, `INSERT INTO inbox_messages
-		(id, user_id, seq, app_id, app_name, type, message, code_sealed, reference, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, m.UserID, seq, m.AppID, m.AppName, m.Type, m.Message,
-		s.seal(m.Code), nullString(m.Reference, m.Type == TypeOTP), s.now().UnixMilli(), nullMillis(m.ExpiresAt))
-	if err != nil {
-		return "", fmt.Errorf("inbox: insert message: %w", err)
-	}
-	return id, nil
+	return num, nil
 }
 
 // seal returns code sealed for storage, or nil (NULL) when there is none.
@@ -142,14 +151,14 @@ func (s *Service) seal(code string) any {
 	return s.keys.Seal(codePurpose, []byte(code))
 }
 
-// EraseCode forgets the code of message messageID, in the caller's
+// EraseCode forgets the code of message number num, in the caller's
 // transaction q: the OTP is dead (used, or too many wrong tries) and the
 // inbox must stop showing it. Erasing twice is harmless; an unknown message
 // is db.ErrNotFound.
-func (s *Service) EraseCode(ctx context.Context, q db.Querier, messageID string) error {
-	err := db.ExecOne(ctx, q, `UPDATE inbox_messages SET code_sealed = NULL WHERE id = ?`, messageID)
+func (s *Service) EraseCode(ctx context.Context, q db.Querier, num int64) error {
+	err := db.ExecOne(ctx, q, `UPDATE inbox_messages SET code_sealed = NULL WHERE id = ?`, num)
 	if err != nil {
-		return fmt.Errorf("inbox: erase code of %s: %w", messageID, err)
+		return fmt.Errorf("inbox: erase code of message %d: %w", num, err)
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ const (
 	MaxLimit     = 100
 )
 
-const messageColumns = `id, seq, app_id, app_name, type, message, code_sealed, reference, created_at, expires_at, read_at`
+const messageColumns = `id, app_id, app_name, type, message, code_sealed, reference, created_at, expires_at, read_at`
 
 var (
 	errBadLimit  = errs.E(errs.Invalid, "invalid_limit", fmt.Sprintf("Parameter \"limit\" must be an integer from 1 to %d", MaxLimit))
@@ -44,13 +44,13 @@ func (s *Service) page(ctx context.Context, userID string, limit int, before str
 	if limit < 1 || limit > MaxLimit {
 		return nil, false, errBadLimit
 	}
-	beforeSeq, err := s.cursor(ctx, userID, before)
+	beforeNum, err := s.cursor(ctx, userID, before)
 	if err != nil {
 		return nil, false, err
 	}
 	// One row more than asked says whether there is another page.
 	msgs, err := s.query(ctx, `SELECT `+messageColumns+` FROM inbox_messages
-		WHERE user_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, userID, beforeSeq, limit+1)
+		WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, userID, beforeNum, limit+1)
 	if err != nil {
 		return nil, false, err
 	}
@@ -60,84 +60,95 @@ func (s *Service) page(ctx context.Context, userID string, limit int, before str
 	return msgs, false, nil
 }
 
-// cursor returns the seq below which a page starts: that of the message
-// before, or past the newest message when before is "".
+// cursor returns the number below which a page starts: that of the
+// message before, or past the newest message when before is "".
 func (s *Service) cursor(ctx context.Context, userID, before string) (int64, error) {
 	if before == "" {
 		return 1<<63 - 1, nil
 	}
-	var seq int64
-	err := s.db.QueryRow(ctx, `SELECT seq FROM inbox_messages WHERE id = ? AND user_id = ?`, before, userID).Scan(&seq)
+	num, ok := s.ids.parse(before)
+	if !ok {
+		return 0, errBadCursor
+	}
+	var one int
+	err := s.db.QueryRow(ctx, `SELECT 1 FROM inbox_messages WHERE id = ? AND user_id = ?`, num, userID).Scan(&one)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		return 0, errBadCursor
 	case err != nil:
 		return 0, fmt.Errorf("inbox: read cursor: %w", err)
 	}
-	return seq, nil
+	return num, nil
 }
 
-// since returns up to n of userID's messages numbered after seq, oldest
+// since returns up to n of userID's messages numbered after num, oldest
 // first: what a stream has not sent yet.
-func (s *Service) since(ctx context.Context, userID string, seq int64, n int) ([]Message, error) {
+func (s *Service) since(ctx context.Context, userID string, num int64, n int) ([]Message, error) {
 	return s.query(ctx, `SELECT `+messageColumns+` FROM inbox_messages
-		WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`, userID, seq, n)
+		WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?`, userID, num, n)
 }
 
 // liveCode is the condition, taking now in Unix milliseconds, of a message
 // that shows a code; scan decides the same way.
 const liveCode = `code_sealed IS NOT NULL AND (expires_at IS NULL OR expires_at > ?)`
 
-// recentCodes returns the ids of userID's newest messages that show a code,
-// oldest first, at most watchedCodes of them, among its last codeWindow
-// messages: the codes a page rendered before its stream opened may still
-// show. The codes stay sealed: only whether there is one matters here.
-func (s *Service) recentCodes(ctx context.Context, userID string) ([]string, error) {
-	ids, err := db.QueryAll(ctx, s.db, func(rows *sql.Rows) (id string, err error) {
-		return id, rows.Scan(&id)
-	}, `SELECT id FROM (SELECT id, seq, code_sealed, expires_at FROM inbox_messages
-		WHERE user_id = ? ORDER BY seq DESC LIMIT ?) recent
-		WHERE `+liveCode+` ORDER BY seq DESC LIMIT ?`, userID, codeWindow, s.now().UnixMilli(), watchedCodes)
-	slices.Reverse(ids)
-	return ids, err
+// recentCodes returns the numbers of userID's newest messages that show a
+// code, oldest first, at most watchedCodes of them, among its last
+// codeWindow messages: the codes a page rendered before its stream opened
+// may still show. The codes stay sealed: only whether there is one matters
+// here.
+func (s *Service) recentCodes(ctx context.Context, userID string) ([]int64, error) {
+	nums, err := db.QueryAll(ctx, s.db, func(rows *sql.Rows) (num int64, err error) {
+		return num, rows.Scan(&num)
+	}, `SELECT id FROM (SELECT id, code_sealed, expires_at FROM inbox_messages
+		WHERE user_id = ? ORDER BY id DESC LIMIT ?) recent
+		WHERE `+liveCode+` ORDER BY id DESC LIMIT ?`, userID, codeWindow, s.now().UnixMilli(), watchedCodes)
+	slices.Reverse(nums)
+	return nums, err
 }
 
-// deadCodes returns userID's messages among ids (at most watchedCodes) that
-// no longer show a code. Live codes are not unsealed.
-func (s *Service) deadCodes(ctx context.Context, userID string, ids []string) ([]Message, error) {
+// deadCodes returns userID's messages among nums (at most watchedCodes)
+// that no longer show a code. Live codes are not unsealed.
+func (s *Service) deadCodes(ctx context.Context, userID string, nums []int64) ([]Message, error) {
 	now := s.now()
-	args := make([]any, 0, len(ids)+2)
+	args := make([]any, 0, len(nums)+2)
 	args = append(args, userID)
-	for _, id := range ids {
-		args = append(args, id)
+	for _, num := range nums {
+		args = append(args, num)
 	}
 	args = append(args, now.UnixMilli())
 	return s.queryAt(ctx, s.db, now, `SELECT `+messageColumns+` FROM inbox_messages
-		WHERE user_id = ? AND id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) AND NOT (`+liveCode+`)`, args...)
+		WHERE user_id = ? AND id IN (?`+strings.Repeat(", ?", len(nums)-1)+`) AND NOT (`+liveCode+`)`, args...)
 }
 
-// lastSeq returns the number of userID's newest committed message, 0 if none.
-func (s *Service) lastSeq(ctx context.Context, userID string) (int64, error) {
-	var seq int64
-	err := s.db.QueryRow(ctx, `SELECT inbox_seq FROM users WHERE id = ?`, userID).Scan(&seq)
+// newest returns the number of userID's newest committed message, 0 if
+// none.
+func (s *Service) newest(ctx context.Context, userID string) (int64, error) {
+	var num sql.NullInt64
+	err := s.db.QueryRow(ctx, `SELECT (SELECT MAX(id) FROM inbox_messages WHERE user_id = u.id)
+		FROM users u WHERE u.id = ?`, userID).Scan(&num)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		return 0, errs.E(errs.NotFound, "user_not_found", "This account no longer exists")
 	case err != nil:
-		return 0, fmt.Errorf("inbox: read seq: %w", err)
+		return 0, fmt.Errorf("inbox: read newest message: %w", err)
 	}
-	return seq, nil
+	return num.Int64, nil
 }
 
 // MarkRead marks userID's message id read, once: reading it again keeps the
 // first time. It returns the message; another user's message is NotFound.
 func (s *Service) MarkRead(ctx context.Context, userID, id string) (Message, error) {
+	num, ok := s.ids.parse(id)
+	if !ok {
+		return Message{}, errNotFound
+	}
 	now := s.now()
 	var msgs []Message
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		var err error
 		msgs, err = s.queryAt(ctx, tx, now, `UPDATE inbox_messages SET read_at = COALESCE(read_at, ?)
-			WHERE id = ? AND user_id = ? RETURNING `+messageColumns, now.UnixMilli(), id, userID)
+			WHERE id = ? AND user_id = ? RETURNING `+messageColumns, now.UnixMilli(), num, userID)
 		return err
 	})
 	if err != nil {
@@ -170,10 +181,11 @@ func (s *Service) scan(rows *sql.Rows, now time.Time) (Message, error) {
 		created            int64
 		expires, readMilli sql.NullInt64
 	)
-	err := rows.Scan(&m.ID, &m.Seq, &m.AppID, &m.AppName, &m.Type, &m.Message, &sealed, &reference, &created, &expires, &readMilli)
+	err := rows.Scan(&m.num, &m.AppID, &m.AppName, &m.Type, &m.Message, &sealed, &reference, &created, &expires, &readMilli)
 	if err != nil {
 		return Message{}, fmt.Errorf("inbox: scan message: %w", err)
 	}
+	m.ID = s.ids.format(m.num)
 	m.Reference = reference.String
 	m.CreatedAt = time.UnixMilli(created).UTC()
 	m.ExpiresAt = fromMillis(expires)

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +35,7 @@ const (
 
 var (
 	errBadLastEventID = errs.E(errs.Invalid, "invalid_last_event_id",
-		"Last-Event-ID (or last_event_id) must be the id of an event of this stream: a non-negative integer")
+		"Last-Event-ID (or last_event_id) must be the id of an event of this stream: a message id, or 0")
 	errClosing = errs.E(errs.Unavailable, "shutting_down", "The server is shutting down; reconnect")
 	// errClientSent ends a stream whose client sent bytes after its request.
 	errClientSent = errors.New("inbox: client sent data on its event stream")
@@ -70,12 +69,12 @@ type stream struct {
 
 	mu     sync.Mutex // serializes writes; guards the fields below
 	beat   *time.Timer
-	last   int64 // seq of the last message sent (or known to the client)
+	last   int64 // number of the last message sent (or known to the client)
 	closed bool  // no more writes: the stream ended
-	// codes are the ids of messages the client may show with a live code,
+	// codes are the numbers of messages the client may show with a live code,
 	// oldest first; when one's code dies (its OTP was used, replaced or
 	// killed), the stream sends the message again, as an update.
-	codes []string
+	codes []int64
 }
 
 // The states of stream.sending.
@@ -86,7 +85,7 @@ const (
 )
 
 // stream serves GET /v1/inbox/stream. Each new message is an event
-// "id: <seq>\nevent: message\ndata: <message JSON>\n\n"; a message whose
+// "id: <message id>\nevent: message\ndata: <message JSON>\n\n"; a message whose
 // code died is sent again as "event: update", without an id. A client
 // resumes with Last-Event-ID; without it the stream starts with what comes
 // next.
@@ -133,7 +132,7 @@ func (s *Service) subscribe(r *http.Request, auth Authenticator) (*stream, error
 	if err != nil {
 		return nil, err
 	}
-	resume, resuming, err := parseLastEventID(r)
+	resume, resuming, err := s.parseLastEventID(r)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +147,7 @@ func (s *Service) subscribe(r *http.Request, auth Authenticator) (*stream, error
 	if st.ended.Load() {
 		st.sub.Load().Close() // ended meanwhile, before end could see it
 	}
-	last, err := s.lastSeq(r.Context(), userID)
+	last, err := s.newest(r.Context(), userID)
 	if err != nil {
 		st.end(nil)
 		return nil, err
@@ -166,23 +165,34 @@ func (s *Service) subscribe(r *http.Request, auth Authenticator) (*stream, error
 	return st, nil
 }
 
+// position is the event id of the place in a stream just after message
+// num: the message's id, or "0" before the first message.
+func (s *Service) position(num int64) string {
+	if num == 0 {
+		return "0"
+	}
+	return s.ids.format(num)
+}
+
 // parseLastEventID reads the Last-Event-ID header or, for reconnections made
-// by hand, the last_event_id parameter. The header wins: EventSource sends
-// it on reconnection, with the URL and its now stale parameter unchanged.
-func parseLastEventID(r *http.Request) (seq int64, ok bool, err error) {
+// by hand, the last_event_id parameter, and returns the number of the
+// message it names (0 for "0"). The header wins: EventSource sends it on
+// reconnection, with the URL and its now stale parameter unchanged.
+func (s *Service) parseLastEventID(r *http.Request) (num int64, ok bool, err error) {
 	v := r.Header.Get("Last-Event-ID")
 	if v == "" {
 		v = r.URL.Query().Get("last_event_id")
 	}
-	if v == "" {
+	switch v {
+	case "":
 		return 0, false, nil
+	case "0":
+		return 0, true, nil
 	}
-	// Digits only: ParseInt alone would take "+1".
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || strings.TrimLeft(v, "0123456789") != "" {
+	if num, ok = s.ids.parse(v); !ok {
 		return 0, false, errBadLastEventID
 	}
-	return n, true, nil
+	return num, true, nil
 }
 
 // begin sends the opening block and what the client missed, then arms the
@@ -194,7 +204,7 @@ func (st *stream) begin(out *sink) {
 		return
 	}
 	st.mu.Lock()
-	err := st.write(fmt.Appendf(nil, ": connected\nretry: %d\nid: %d\n\n", retryMillis, st.last))
+	err := st.write(fmt.Appendf(nil, ": connected\nretry: %d\nid: %s\n\n", retryMillis, st.s.position(st.last)))
 	if err == nil {
 		st.beat = time.AfterFunc(st.s.heartbeatInterval(), st.heartbeat)
 	}
@@ -268,10 +278,10 @@ func (st *stream) catchUp() error {
 		if err := st.write(b); err != nil {
 			return err
 		}
-		st.last = msgs[len(msgs)-1].Seq
+		st.last = msgs[len(msgs)-1].num
 		for _, m := range msgs {
 			if m.Code != "" {
-				st.watchCode(m.ID)
+				st.watchCode(m.num)
 			}
 		}
 		if len(msgs) < streamPage {
@@ -291,8 +301,8 @@ func (st *stream) codesDied() error {
 	if err != nil || len(dead) == 0 {
 		return err
 	}
-	st.codes = slices.DeleteFunc(st.codes, func(id string) bool {
-		return slices.ContainsFunc(dead, func(m Message) bool { return m.ID == id })
+	st.codes = slices.DeleteFunc(st.codes, func(num int64) bool {
+		return slices.ContainsFunc(dead, func(m Message) bool { return m.num == num })
 	})
 	b, err := appendEvents(nil, "update", dead)
 	if err != nil {
@@ -301,16 +311,16 @@ func (st *stream) codesDied() error {
 	return st.write(b)
 }
 
-// watchCode adds id to the watched codes, forgetting the oldest beyond
-// watchedCodes; st.mu is held, or the stream is not yet shared.
-func (st *stream) watchCode(id string) {
-	if slices.Contains(st.codes, id) {
+// watchCode adds message num to the watched codes, forgetting the oldest
+// beyond watchedCodes; st.mu is held, or the stream is not yet shared.
+func (st *stream) watchCode(num int64) {
+	if slices.Contains(st.codes, num) {
 		return
 	}
 	if len(st.codes) == watchedCodes {
 		st.codes = slices.Delete(st.codes, 0, 1)
 	}
-	st.codes = append(st.codes, id)
+	st.codes = append(st.codes, num)
 }
 
 // heartbeat sends a comment, so that proxies keep an idle connection open,
@@ -388,7 +398,7 @@ func offStack(fn func()) {
 }
 
 // appendEvents appends an event of the given type per message. A "message"
-// carries the message's number as its id, which a client resumes from; an
+// carries the message's id as its event id, which a client resumes from; an
 // "update" (a message shown before, changed) carries none, so that it does
 // not move the client's position.
 func appendEvents(b []byte, event string, msgs []Message) ([]byte, error) {
@@ -399,7 +409,7 @@ func appendEvents(b []byte, event string, msgs []Message) ([]byte, error) {
 		}
 		if event == "message" {
 			b = append(b, "id: "...)
-			b = strconv.AppendInt(b, m.Seq, 10)
+			b = append(b, m.ID...)
 			b = append(b, '\n')
 		}
 		// JSON escapes newlines inside strings, so data is one line.

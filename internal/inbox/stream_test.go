@@ -4,13 +4,14 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"reflect"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,29 +23,31 @@ import (
 	"github.com/linkbox/linkbox/internal/realtime"
 )
 
-// wantMessage checks that b is the message event numbered seq for message id.
-func wantMessage(t testing.TB, b sseBlock, seq int, id string) {
+// wantMessage checks that b is the event of message id.
+func wantMessage(t testing.TB, b sseBlock, id string) {
 	t.Helper()
-	if b.Event != "message" || b.ID != strconv.Itoa(seq) {
-		t.Fatalf("event %q id %q, want message %d", b.Event, b.ID, seq)
+	if b.Event != "message" || b.ID != id {
+		t.Fatalf("event %q id %q, want message %s", b.Event, b.ID, id)
 	}
 	if got := decode(t, []byte(b.Data))["id"]; got != id {
-		t.Fatalf("event %d carries message %v, want %s", seq, got, id)
+		t.Fatalf("event %s carries message %v", id, got)
 	}
 }
 
-// wantAdded adds m and checks that stream s sends it as message seq.
-func wantAdded(t testing.TB, e *env, s *sseClient, seq int, m inbox.NewMessage) {
+// wantAdded adds m, checks that stream s sends it and returns its id.
+func wantAdded(t testing.TB, e *env, s *sseClient, m inbox.NewMessage) string {
 	t.Helper()
 	id := e.add(t, m)
-	wantMessage(t, s.nextMessage(t), seq, id)
+	wantMessage(t, s.nextMessage(t), id)
+	return id
 }
 
-// wantOpening checks the block that opens a stream at position seq.
-func wantOpening(t testing.TB, b sseBlock, seq int) {
+// wantOpening checks the block that opens a stream at position pos: the id
+// of the newest message known to the client, or "0".
+func wantOpening(t testing.TB, b sseBlock, pos string) {
 	t.Helper()
-	if !reflect.DeepEqual(b.Comments, []string{"connected"}) || b.Retry != "3000" || b.ID != strconv.Itoa(seq) || b.Data != "" {
-		t.Fatalf("opening block %+v, want comment \"connected\", retry 3000 and id %d without data", b, seq)
+	if !reflect.DeepEqual(b.Comments, []string{"connected"}) || b.Retry != "3000" || b.ID != pos || b.Data != "" {
+		t.Fatalf("opening block %+v, want comment \"connected\", retry 3000 and id %s without data", b, pos)
 	}
 }
 
@@ -60,18 +63,18 @@ func TestStreamLive(t *testing.T) {
 				t.Errorf("%s: %q, want %q", name, got, want)
 			}
 		}
-		wantOpening(t, s.next(t), 0)
+		wantOpening(t, s.next(t), "0")
 
 		e.add(t, note(other, "not for this stream"))
 		id := e.add(t, otp(user, "042917", start.Add(5*time.Minute)))
 		ev := s.nextMessage(t)
-		wantMessage(t, ev, 1, id)
+		wantMessage(t, ev, id)
 		status, body := e.do(t, "GET", "/v1/inbox/messages", user)
 		listed := decode(t, body)["data"].([]any)[0]
 		if got := decode(t, []byte(ev.Data)); !reflect.DeepEqual(got, listed) {
 			t.Errorf("event data %s, want the listed message (status %d) %v", ev.Data, status, listed)
 		}
-		wantAdded(t, e, s, 2, note(user, "second"))
+		wantAdded(t, e, s, note(user, "second"))
 	})
 }
 
@@ -81,19 +84,20 @@ func TestStreamResume(t *testing.T) {
 		header string // Last-Event-ID
 		query  string
 	}{
-		{"header", "2", ""},
-		{"query parameter", "", "?last_event_id=2"},
-		{"header over a stale parameter", "2", "?last_event_id=0"},
+		{"header", "{last}", ""},
+		{"query parameter", "", "?last_event_id={last}"},
+		{"header over a stale parameter", "{last}", "?last_event_id=0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dbtest.Each(t, func(t *testing.T, url string) {
 				e := newEnv(t, url, options{})
 				user := e.newUser(t)
-				e.add(t, note(user, "before any stream"))
+				before := e.add(t, note(user, "before any stream"))
 				first := e.openStream(t, user, nil, "")
-				wantOpening(t, first.next(t), 1) // starts live: message 1 is not replayed
-				wantAdded(t, e, first, 2, note(user, "live"))
+				wantOpening(t, first.next(t), before) // starts live: before is not replayed
+				last := wantAdded(t, e, first, note(user, "live"))
+				fill := strings.NewReplacer("{last}", last).Replace
 				first.Close()
 
 				var missed []string
@@ -102,15 +106,15 @@ func TestStreamResume(t *testing.T) {
 				}
 				header := http.Header{}
 				if tt.header != "" {
-					header.Set("Last-Event-ID", tt.header)
+					header.Set("Last-Event-ID", fill(tt.header))
 				}
-				again := e.openStream(t, user, header, tt.query)
-				wantOpening(t, again.next(t), 2)
-				for i, id := range missed {
-					wantMessage(t, again.nextMessage(t), 3+i, id)
+				again := e.openStream(t, user, header, fill(tt.query))
+				wantOpening(t, again.next(t), last)
+				for _, id := range missed {
+					wantMessage(t, again.nextMessage(t), id)
 				}
 				// The next event is the next message: nothing repeated.
-				wantAdded(t, e, again, 6, note(user, "back live"))
+				wantAdded(t, e, again, note(user, "back live"))
 			})
 		})
 	}
@@ -120,7 +124,10 @@ func TestStreamLastEventID(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		e := newEnv(t, url, options{})
 		user := e.newUser(t)
-		for _, v := range []string{"abc", "-1", "1.0", "+1", "0x10", "99999999999999999999"} {
+		one := e.add(t, note(user, "one"))
+		forged := []byte(one)
+		forged[len(forged)-2] ^= 1 // still base64url, but not an id made here
+		for _, v := range []string{"abc", "-1", "1", "00", "+0", "msg_", "msg_0", one + "A", one[:len(one)-1], string(forged)} {
 			req, err := http.NewRequest("GET", e.server.URL+"/v1/inbox/stream", nil)
 			if err != nil {
 				t.Fatal(err)
@@ -130,12 +137,11 @@ func TestStreamLastEventID(t *testing.T) {
 			resp, body := send(t, e, req)
 			wantError(t, resp.StatusCode, body, http.StatusBadRequest, "invalid_last_event_id")
 		}
-		e.add(t, note(user, "one"))
-		// An id from the future is brought back to the newest message, so
-		// that the next ones still arrive.
-		s := e.openStream(t, user, http.Header{"Last-Event-Id": {"999"}}, "")
-		wantOpening(t, s.next(t), 1)
-		wantAdded(t, e, s, 2, note(user, "two"))
+		// An id from the future (a restored backup) is brought back to the
+		// newest message, so that the next ones still arrive.
+		s := e.openStream(t, user, http.Header{"Last-Event-Id": {e.svc.IDOf(1 << 40)}}, "")
+		wantOpening(t, s.next(t), one)
+		wantAdded(t, e, s, note(user, "two"))
 	})
 }
 
@@ -143,7 +149,7 @@ func TestStreamHeartbeat(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		e := newEnv(t, url, options{heartbeat: 10 * time.Millisecond})
 		s := e.openStream(t, e.newUser(t), nil, "")
-		wantOpening(t, s.next(t), 0)
+		wantOpening(t, s.next(t), "0")
 		for range 2 {
 			if b := s.next(t); !reflect.DeepEqual(b.Comments, []string{"heartbeat"}) || b.HasID || b.Data != "" {
 				t.Fatalf("block %+v, want a heartbeat comment", b)
@@ -171,15 +177,15 @@ func TestStreamEndsWhenClientLeaves(t *testing.T) {
 		streams := make([]*sseClient, 3)
 		for i := range streams {
 			streams[i] = e.openStream(t, user, nil, "")
-			wantOpening(t, streams[i].next(t), 0)
+			wantOpening(t, streams[i].next(t), "0")
 		}
 		waitStreams(t, e, 3)
 		streams[1].Close()
 		waitStreams(t, e, 2)
 		// The others still get what comes next.
 		id := e.add(t, note(user, "after"))
-		wantMessage(t, streams[0].nextMessage(t), 1, id)
-		wantMessage(t, streams[2].nextMessage(t), 1, id)
+		wantMessage(t, streams[0].nextMessage(t), id)
+		wantMessage(t, streams[2].nextMessage(t), id)
 	})
 }
 
@@ -190,8 +196,8 @@ func TestStreamEndsWhenBrokerCloses(t *testing.T) {
 		user := e.newUser(t)
 		id := e.add(t, note(user, "one"))
 		s := e.openStream(t, user, http.Header{"Last-Event-Id": {"0"}}, "")
-		wantOpening(t, s.next(t), 0)
-		wantMessage(t, s.nextMessage(t), 1, id)
+		wantOpening(t, s.next(t), "0")
+		wantMessage(t, s.nextMessage(t), id)
 		broker.Close()
 		if got := s.rest(t); len(got) != 0 {
 			t.Fatalf("stream sent %+v after the broker closed, want its end", got)
@@ -205,7 +211,7 @@ func TestCloseEndsStreams(t *testing.T) {
 		e := newEnv(t, url, options{})
 		user := e.newUser(t)
 		s := e.openStream(t, user, nil, "")
-		wantOpening(t, s.next(t), 0)
+		wantOpening(t, s.next(t), "0")
 		e.svc.Close()
 		if got := s.rest(t); len(got) != 0 {
 			t.Fatalf("stream sent %+v after Close, want its end", got)
@@ -225,15 +231,15 @@ func TestStreamOverHTTP2(t *testing.T) {
 		if s.resp.ProtoMajor != 2 {
 			t.Fatalf("stream over %s, want HTTP/2", s.resp.Proto)
 		}
-		wantOpening(t, s.next(t), 0)
-		wantAdded(t, e, s, 1, note(user, "live"))
+		wantOpening(t, s.next(t), "0")
+		live := wantAdded(t, e, s, note(user, "live"))
 		if b := s.next(t); !reflect.DeepEqual(b.Comments, []string{"heartbeat"}) {
 			t.Fatalf("block %+v, want a heartbeat", b)
 		}
 		s.Close()
 		waitStreams(t, e, 0)
 		again := e.openStream(t, user, nil, "")
-		wantOpening(t, again.next(t), 1)
+		wantOpening(t, again.next(t), live)
 		e.svc.Close()
 		if got := again.rest(t); len(got) != 0 {
 			t.Fatalf("stream sent %+v after Close, want its end", got)
@@ -285,7 +291,7 @@ func TestConcurrentAddsStreamInOrder(t *testing.T) {
 		ctx := context.Background()
 		user := e.newUser(t)
 		s := e.openStream(t, user, nil, "")
-		wantOpening(t, s.next(t), 0)
+		wantOpening(t, s.next(t), "0")
 		var wg sync.WaitGroup
 		errc := make(chan error, writers*each)
 		for w := range writers {
@@ -307,23 +313,29 @@ func TestConcurrentAddsStreamInOrder(t *testing.T) {
 				t.Fatalf("concurrent Add: %v", err)
 			}
 		}
-		seen := map[string]bool{}
-		for seq := 1; seq <= writers*each; seq++ {
+		// Events come in number order, each message once: the order of the
+		// store's numbers, which Add took in commit order.
+		var events []string
+		for range writers * each {
 			b := s.nextMessage(t)
 			msgID, _ := decode(t, []byte(b.Data))["id"].(string)
-			if b.ID != strconv.Itoa(seq) || seen[msgID] {
-				t.Fatalf("event %d: id %q message %s (seen before: %v), want id %d and a new message", seq, b.ID, msgID, seen[msgID], seq)
+			if b.ID != msgID || slices.Contains(events, msgID) {
+				t.Fatalf("event %d: id %q message %s (seen before: %v), want a new message under its own id",
+					len(events), b.ID, msgID, slices.Contains(events, msgID))
 			}
-			seen[msgID] = true
+			events = append(events, msgID)
 		}
-		var n, lo, hi, top int64
-		err := e.db.QueryRow(ctx, `SELECT COUNT(DISTINCT seq), MIN(seq), MAX(seq), (SELECT inbox_seq FROM users WHERE id = ?)
-			FROM inbox_messages WHERE user_id = ?`, user, user).Scan(&n, &lo, &hi, &top)
+		nums, err := db.QueryAll(ctx, e.db, func(rows *sql.Rows) (n int64, err error) { return n, rows.Scan(&n) },
+			`SELECT id FROM inbox_messages WHERE user_id = ? ORDER BY id`, user)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := int64(writers * each); n != want || lo != 1 || hi != want || top != want {
-			t.Errorf("seqs: %d distinct from %d to %d, users.inbox_seq %d; want %d from 1 to %d", n, lo, hi, top, want, want)
+		stored := make([]string, len(nums))
+		for i, n := range nums {
+			stored[i] = e.svc.IDOf(n)
+		}
+		if !slices.Equal(events, stored) {
+			t.Errorf("streamed %v, want the stored order %v", events, stored)
 		}
 	})
 }
@@ -340,15 +352,15 @@ func TestStreamOverPostgresBroker(t *testing.T) {
 	e := newEnv(t, url, options{broker: broker})
 	user := e.newUser(t)
 	s := e.openStream(t, user, nil, "")
-	wantOpening(t, s.next(t), 0)
-	wantAdded(t, e, s, 1, note(user, "live"))
+	wantOpening(t, s.next(t), "0")
+	live := wantAdded(t, e, s, note(user, "live"))
 	s.Close()
 	missed := []string{e.add(t, note(user, "away 1")), e.add(t, note(user, "away 2"))}
-	again := e.openStream(t, user, http.Header{"Last-Event-Id": {"1"}}, "")
-	wantOpening(t, again.next(t), 1)
-	wantMessage(t, again.nextMessage(t), 2, missed[0])
-	wantMessage(t, again.nextMessage(t), 3, missed[1])
-	wantAdded(t, e, again, 4, note(user, "back"))
+	again := e.openStream(t, user, http.Header{"Last-Event-Id": {live}}, "")
+	wantOpening(t, again.next(t), live)
+	wantMessage(t, again.nextMessage(t), missed[0])
+	wantMessage(t, again.nextMessage(t), missed[1])
+	wantAdded(t, e, again, note(user, "back"))
 }
 
 // TestStreamUpdatesDeadCodes: when an OTP shown on the client dies, the
@@ -363,11 +375,11 @@ func TestStreamUpdatesDeadCodes(t *testing.T) {
 		expires := e.clock.Now().Add(5 * time.Minute)
 		before := e.add(t, otp(user, "111111", expires))
 		s := e.openStream(t, user, nil, "")
-		wantOpening(t, s.next(t), 1)
+		wantOpening(t, s.next(t), before)
 		sent := e.add(t, otp(user, "222222", expires))
-		wantMessage(t, s.nextMessage(t), 2, sent)
+		wantMessage(t, s.nextMessage(t), sent)
 		for _, id := range []string{sent, before} {
-			if err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, id) }); err != nil {
+			if err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, e.svc.NumOf(id)) }); err != nil {
 				t.Fatal(err)
 			}
 			e.svc.CodesErased(ctx, user)
@@ -378,7 +390,7 @@ func TestStreamUpdatesDeadCodes(t *testing.T) {
 			}
 		}
 		// A wake-up with no code dying sends no update; the next message is
-		// numbered on from the last message, not from the updates.
-		wantAdded(t, e, s, 3, note(user, "after"))
+		// the one after the last message, not after the updates.
+		wantAdded(t, e, s, note(user, "after"))
 	})
 }

@@ -48,9 +48,10 @@ func (s *Service) inboxPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := view{Title: "Inbox", CSRF: s.sessionCSRF(se), Messages: msgs}
+	// The stream's position before the first message is "0".
+	v := view{Title: "Inbox", CSRF: s.sessionCSRF(se), Messages: msgs, LastEventID: "0"}
 	if len(msgs) > 0 {
-		v.LastSeq = msgs[0].Seq
+		v.LastEventID = msgs[0].ID
 	}
 	return s.render(w, http.StatusOK, "inbox", v)
 }

@@ -46,7 +46,7 @@ func TestInboxPage(t *testing.T) {
 		b.login(e.user())
 		path := e.linkPath(key, "ext-1")
 		want(t, "approve", b.submit(path, path, url.Values{"action": {"approve"}}), http.StatusSeeOther, "")
-		want(t, "empty inbox", b.get("/inbox"), http.StatusOK, `data-last-seq="0"`)
+		want(t, "empty inbox", b.get("/inbox"), http.StatusOK, `data-last-event-id="0"`)
 
 		status, out := e.api(key, "/api/otp", map[string]any{"user_id": "ext-1", "reference": "<b>ref</b>",
 			"message": "Your code <script>alert(1)</script>"})
@@ -58,8 +58,12 @@ func TestInboxPage(t *testing.T) {
 		if strings.Contains(p.body, "<script>alert") || strings.Contains(p.body, "<b>ref") {
 			t.Errorf("message text rendered unescaped:\n%s", p.body)
 		}
-		for _, re := range []string{`<li class="message" data-id="msg_[0-9A-Za-z]{12}" data-seq="1">`,
-			`<p class="code" data-expires="[0-9T:-]+Z">[0-9]{6}</p>`, `data-last-seq="1"`, `&lt;b&gt;ref&lt;/b&gt;`,
+		// The stream starts after the newest message shown.
+		m := regexp.MustCompile(`data-last-event-id="([^"]*)">\s*<li class="message" data-id="(msg_[0-9A-Za-z_-]{22})">`).FindStringSubmatch(p.body)
+		if m == nil || m[1] != m[2] {
+			t.Errorf("inbox page: want the stream to start at the first message's id:\n%s", p.body)
+		}
+		for _, re := range []string{`<p class="code" data-expires="[0-9T:-]+Z">[0-9]{6}</p>`, `&lt;b&gt;ref&lt;/b&gt;`,
 			`<span class="sender">Acme</span>`, `<script src="/assets/inbox\.js\?v=[0-9a-f]{12}" defer></script>`} {
 			if !regexp.MustCompile(re).MatchString(p.body) {
 				t.Errorf("inbox page does not match %s:\n%s", re, p.body)

@@ -80,19 +80,19 @@ func when(t time.Time) string {
 
 // view is what a template renders. Each page uses the fields it needs.
 type view struct {
-	Title    string
-	CSRF     string
-	Next     string // a local path to go to after signing in, "" for the default
-	Phone    string
-	Error    string
-	Pending  bool // the error is account_pending: offer the way to the code
-	Notice   string
-	Form     signupForm
-	Link     connect.LinkRequest
-	Action   string // the target of the consent form
-	Apps     []connect.LinkedApp
-	Messages []inbox.Message
-	LastSeq  int64
+	Title       string
+	CSRF        string
+	Next        string // a local path to go to after signing in, "" for the default
+	Phone       string
+	Error       string
+	Pending     bool // the error is account_pending: offer the way to the code
+	Notice      string
+	Form        signupForm
+	Link        connect.LinkRequest
+	Action      string // the target of the consent form
+	Apps        []connect.LinkedApp
+	Messages    []inbox.Message
+	LastEventID string // where the inbox page's stream starts
 }
 
 // render writes the page name with status. It renders into a buffer first,

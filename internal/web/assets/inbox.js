@@ -44,10 +44,9 @@
     return iso.slice(0, 10) + " " + iso.slice(11, 16) + " UTC";
   }
 
-  function render(m, seq) {
+  function render(m) {
     var li = el("li", "message");
     li.setAttribute("data-id", m.id);
-    li.setAttribute("data-seq", seq);
     var meta = el("div", "meta");
     meta.appendChild(el("span", "sender", (m.app && m.app.name) || ""));
     var time = el("time", "", when(m.created_at || ""));
@@ -71,7 +70,7 @@
     return li;
   }
 
-  var last = list.getAttribute("data-last-seq") || "0";
+  var last = list.getAttribute("data-last-event-id") || "0";
   var source = new EventSource("/v1/inbox/stream?last_event_id=" + encodeURIComponent(last));
   source.addEventListener("open", function () {
     status.textContent = "Live: new messages appear here as they arrive.";
@@ -104,7 +103,7 @@
       return;
     }
     seen.add(m.id);
-    list.insertBefore(render(m, e.lastEventId), list.firstChild);
+    list.insertBefore(render(m), list.firstChild);
     document.getElementById("empty").hidden = true;
   });
 })();
