@@ -22,12 +22,14 @@ type sample struct {
 	failed   int
 	firstErr error
 	elapsed  time.Duration
+	cpu      time.Duration // the server process's CPU time meanwhile; 0 if unknown
 }
 
 func (s *sample) add(o sample) {
 	s.lat = append(s.lat, o.lat...)
 	s.failed += o.failed
 	s.elapsed += o.elapsed
+	s.cpu += o.cpu
 	if s.firstErr == nil {
 		s.firstErr = o.firstErr
 	}
@@ -90,7 +92,11 @@ type stats struct {
 	OpsPerSec float64 `json:"ops_per_sec"`
 	P50Ms     float64 `json:"p50_ms"`
 	P99Ms     float64 `json:"p99_ms"`
-	FirstErr  string  `json:"first_error,omitempty"`
+	// CPUPerOpUs is the server's CPU time per operation, in microseconds: a
+	// figure that moves less than ops/s when other processes share the
+	// machine (0 when the server's process is unknown).
+	CPUPerOpUs float64 `json:"cpu_per_op_us,omitempty"`
+	FirstErr   string  `json:"first_error,omitempty"`
 }
 
 func summarize(s sample) stats {
@@ -103,6 +109,9 @@ func summarize(s sample) stats {
 	}
 	if s.elapsed > 0 {
 		st.OpsPerSec = float64(len(s.lat)) / s.elapsed.Seconds()
+	}
+	if s.cpu > 0 && len(s.lat) > 0 {
+		st.CPUPerOpUs = float64(s.cpu/time.Microsecond) / float64(len(s.lat))
 	}
 	if s.firstErr != nil {
 		st.FirstErr = s.firstErr.Error()

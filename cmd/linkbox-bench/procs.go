@@ -129,6 +129,42 @@ func raiseNoFile() error {
 	return nil
 }
 
+// clockTicks is the unit of /proc/<pid>/stat's CPU times (USER_HZ, 100 on
+// every Linux port that matters; reading sysconf would need cgo).
+const clockTicks = 100
+
+// readCPU returns the CPU time, user and system, that process pid has used.
+func readCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("read CPU time: %w", err)
+	}
+	return parseCPUTime(b)
+}
+
+// parseCPUTime reads utime and stime, the 14th and 15th fields, of a
+// /proc/<pid>/stat line. The second field, the command in parentheses, may
+// hold spaces, so fields are counted from its closing parenthesis.
+func parseCPUTime(stat []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("unexpected /proc stat line: no command")
+	}
+	f := bytes.Fields(stat[i+1:]) // f[0] is the 3rd field, state
+	if len(f) < 13 {
+		return 0, errors.New("unexpected /proc stat line: too few fields")
+	}
+	var ticks int64
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("unexpected CPU time %q in /proc stat", v)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
 // readRSS returns the resident memory of process pid, in bytes.
 func readRSS(pid int) (int64, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"testing"
+	"time"
 )
 
 func TestParseVmRSS(t *testing.T) {
@@ -32,6 +33,29 @@ func TestReadRSSOfSelf(t *testing.T) {
 	got, err := readRSS(os.Getpid())
 	if err != nil || got <= 0 {
 		t.Errorf("readRSS(self) = %d, %v; want > 0, nil", got, err)
+	}
+}
+
+func TestParseCPUTime(t *testing.T) {
+	// A command with spaces and parentheses; utime 250 and stime 50 ticks.
+	stat := "4242 (linkbox (x) y) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 50 0 0 20 0 9 0 100 0 0\n"
+	got, err := parseCPUTime([]byte(stat))
+	if err != nil || got != 3*time.Second {
+		t.Errorf("parseCPUTime = %v, %v; want 3s, nil", got, err)
+	}
+	for _, bad := range []string{"", "4242 linkbox S 1", "4242 (x) S 1 2 3", "4242 (x) S 1 2 3 4 5 6 7 8 9 10 -1 5 0", "4242 (x) S 1 2 3 4 5 6 7 8 9 10 a 5 0"} {
+		if got, err := parseCPUTime([]byte(bad)); err == nil {
+			t.Errorf("parseCPUTime(%q) = %v, nil; want an error", bad, got)
+		}
+	}
+}
+
+func TestReadCPUOfSelf(t *testing.T) {
+	deadline := time.Now().Add(50 * time.Millisecond)
+	for time.Now().Before(deadline) { // burn a few ticks
+	}
+	if got, err := readCPU(os.Getpid()); err != nil || got <= 0 {
+		t.Errorf("readCPU(self) = %v, %v; want > 0, nil", got, err)
 	}
 }
 

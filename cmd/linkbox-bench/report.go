@@ -56,7 +56,7 @@ func report(w io.Writer, opt options, m machine, results []result) error {
 	fmt.Fprintf(w, "machine: %d CPUs, %s, %s, %s\n", m.CPUs, m.CPUModel, m.GoVersion, m.OS)
 	fmt.Fprintf(w, "duration %v per scenario and server (%d alternating turns each), concurrency %d\n\n", opt.duration, rounds, opt.concurrency)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\ttarget\tlinkbox ops/s\tp50\tp99\tbare ops/s\tp50\tp99\tratio\tmet")
+	fmt.Fprintln(tw, "scenario\ttarget\tlinkbox ops/s\tp50\tp99\tcpu/op\tbare ops/s\tp50\tp99\tcpu/op\tratio\tmet")
 	for _, r := range results {
 		fmt.Fprintln(tw, row(r))
 	}
@@ -82,7 +82,7 @@ func row(r result) string {
 }
 
 func cells(s stats) string {
-	return fmt.Sprintf("%.0f\t%.2f ms\t%.2f ms", s.OpsPerSec, s.P50Ms, s.P99Ms)
+	return fmt.Sprintf("%.0f\t%.2f ms\t%.2f ms\t%.0f µs", s.OpsPerSec, s.P50Ms, s.P99Ms, s.CPUPerOpUs)
 }
 
 func met(m *bool) string {

@@ -44,17 +44,36 @@ type phase func(ctx context.Context, t *target, d time.Duration) (sample, error)
 func alternate(ctx context.Context, e *env, p phase) (lb, bare sample, err error) {
 	d := e.opt.duration / rounds
 	for range rounds {
-		s, err := p(ctx, e.lb, d)
+		s, err := timed(ctx, p, e.lb, d)
 		if err != nil {
 			return lb, bare, fmt.Errorf("linkbox: %w", err)
 		}
 		lb.add(s)
-		if s, err = p(ctx, e.bare, d); err != nil {
+		if s, err = timed(ctx, p, e.bare, d); err != nil {
 			return lb, bare, fmt.Errorf("bare: %w", err)
 		}
 		bare.add(s)
 	}
 	return lb, bare, nil
+}
+
+// timed runs p against t and adds the CPU time t's process used meanwhile,
+// when its process is known.
+func timed(ctx context.Context, p phase, t *target, d time.Duration) (sample, error) {
+	if t.pid == 0 {
+		return p(ctx, t, d)
+	}
+	before, err := readCPU(t.pid)
+	if err != nil {
+		return sample{}, err
+	}
+	s, err := p(ctx, t, d)
+	if err != nil {
+		return s, err
+	}
+	after, err := readCPU(t.pid)
+	s.cpu = after - before
+	return s, err
 }
 
 func (e *env) isLinkbox(t *target) bool { return t == e.lb }
