@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 )
@@ -22,7 +23,18 @@ type batcher struct {
 	reqs chan *txReq
 	done chan struct{}
 	quit chan struct{}
+	// sp holds the savepoint statements, prepared once on the writer's
+	// connection: unprepared, SQLite parsed two of them per transaction of
+	// a group. A statement missing (its prepare failed) runs unprepared.
+	sp map[string]*sql.Stmt
 }
+
+// The savepoint statements of a group's transactions.
+const (
+	spBegin    = "SAVEPOINT batch"
+	spRollback = "ROLLBACK TO batch"
+	spRelease  = "RELEASE batch"
+)
 
 // txReq is one caller's transaction waiting for the writer.
 type txReq struct {
@@ -81,6 +93,11 @@ func (b *batcher) close() {
 
 func (b *batcher) run() {
 	defer close(b.done)
+	defer func() {
+		for _, st := range b.sp {
+			st.Close()
+		}
+	}()
 	for {
 		var group []*txReq
 		select {
@@ -99,7 +116,22 @@ func (b *batcher) run() {
 				break more
 			}
 		}
+		if b.sp == nil && len(group) > 1 {
+			b.prepare()
+		}
 		b.commit(group)
+	}
+}
+
+// prepare prepares the savepoint statements on the writer's connection, at
+// the first group that needs them: by then Open has set the store up, which
+// a connection opened alongside could find locked.
+func (b *batcher) prepare() {
+	b.sp = make(map[string]*sql.Stmt)
+	for _, q := range []string{spBegin, spRollback, spRelease} {
+		if st, err := b.d.write.Prepare(q); err == nil {
+			b.sp[q] = st
+		}
 	}
 }
 
@@ -129,7 +161,7 @@ func (b *batcher) commit(group []*txReq) {
 			if errs[i] = r.ctx.Err(); errs[i] != nil {
 				continue
 			}
-			if err := inSavepoint(r, tx, &errs[i]); err != nil {
+			if err := b.inSavepoint(r, tx, &errs[i]); err != nil {
 				return err
 			}
 		}
@@ -146,21 +178,32 @@ func (b *batcher) commit(group []*txReq) {
 // inSavepoint runs one caller's fn so that its failure undoes only its own
 // writes; the error returned is the savepoint machinery's own, which dooms
 // the whole group.
-func inSavepoint(r *txReq, tx *Tx, fnErr *error) error {
-	if _, err := tx.tx.ExecContext(r.ctx, "SAVEPOINT batch"); err != nil {
+func (b *batcher) inSavepoint(r *txReq, tx *Tx, fnErr *error) error {
+	if err := b.exec(tx, spBegin); err != nil {
 		*fnErr = err
 		return nil
 	}
 	*fnErr = runFn(r, tx)
 	if *fnErr != nil {
-		if _, err := tx.tx.Exec("ROLLBACK TO batch"); err != nil {
+		if err := b.exec(tx, spRollback); err != nil {
 			return fmt.Errorf("db: rollback to savepoint: %w", err)
 		}
 	}
-	if _, err := tx.tx.Exec("RELEASE batch"); err != nil {
+	if err := b.exec(tx, spRelease); err != nil {
 		return fmt.Errorf("db: release savepoint: %w", err)
 	}
 	return nil
+}
+
+// exec runs savepoint statement q in tx.
+func (b *batcher) exec(tx *Tx, q string) error {
+	var err error
+	if st := b.sp[q]; st != nil {
+		_, err = tx.tx.Stmt(st).Exec()
+	} else {
+		_, err = tx.tx.Exec(q)
+	}
+	return err
 }
 
 // runFn runs a caller's fn. A panic is caught — the writer serves everyone
