@@ -8,6 +8,7 @@ import (
 	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/config"
 	"github.com/linkbox/linkbox/internal/httpx"
+	"github.com/linkbox/linkbox/internal/openapi"
 	"github.com/linkbox/linkbox/internal/web"
 )
 
@@ -18,6 +19,7 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /openapi.json", openapi.Handler())
 	s.Accounts.Routes(mux)
 	s.Connect.Routes(mux)
 	s.Inbox.Routes(mux, inboxAuth{s.Accounts, s.Web})
