@@ -18,15 +18,16 @@ import (
 //	400     Invalid OTP code                      wrong code (counts a try, the 5th wrong one included), unknown reference, code already used
 //	410     OTP expired                           the OTP outlived the app's OTP TTL: send a new one
 //	400     Missing required field                a required field is absent, null or ""
-//	429     Too many attempts                     5 wrong codes killed the OTP: send a new one
-//	429     Rate limit exceeded                   over 100 requests/s (burst 200) per app, or 10 OTP sends per minute per (app, user_id); with Retry-After and X-RateLimit-*
+//	429     Too many attempts                     5 wrong codes killed the OTP: send a new one (no Retry-After: waiting does not help)
+//	429     Rate limit exceeded                   over 100 requests/s (burst 200) per app, 10 OTP sends per minute per (app, user_id),
+//	                                              or 30 wrong API keys per minute from one IP; with Retry-After and X-RateLimit-*
 //	400     Invalid return_url                    return_url not a string, or not registered for the app (exact, or under a registered prefix ending in "/")
 //	400     Invalid user_id                       user_id neither a JSON string nor a JSON integer (an integer is used as its decimal text)
 //	400     Invalid reference | message | code   that field is not a JSON string
 //	                                              (all: control characters refused, except tabs and line breaks in message)
 //	400     Field too long                        user_id > 255, reference > 64, message > 1000, code > 16, return_url > 2048 characters
 //	400     Invalid request body                  not one JSON object (also: empty body)
-//	400     Content-Type must be application/json another Content-Type was sent
+//	400     Content-Type must be application/json another Content-Type was sent (none is read as JSON)
 //	413     Request body too large                body over 1 MiB
 //	500     Internal server error                 a fault of ours, logged with the request id
 //

@@ -21,11 +21,13 @@ type Authenticator interface {
 //	status  code               when
 //	400     invalid_limit      limit is not an integer from 1 to 100
 //	400     invalid_cursor     before is not the id of one of the user's messages
-//	400     invalid_last_event_id  Last-Event-ID (or last_event_id) is not a non-negative integer
+//	400     invalid_last_event_id  Last-Event-ID (or last_event_id) is neither a message id nor 0
 //	401     (Authenticator's)  no or bad credentials
+//	403     (Authenticator's)  the account is blocked or suspended
 //	404     message_not_found  no message of the user has this id
 //	404     user_not_found     the account was deleted while its token lives
 //	500     internal_error     a fault of ours, logged with the request id
+//	503     shutting_down      a new stream while the instance shuts down
 func (s *Service) Routes(mux *http.ServeMux, auth Authenticator) {
 	a := httpx.Adapter{Log: s.log, Render: httpx.RenderNested}
 	h := handlers{s: s, auth: auth}
