@@ -58,10 +58,12 @@ func (r *recorder) fail(err error) {
 
 // closedLoop runs op on workers goroutines, each starting a new operation as
 // soon as its last one ends, until d has passed, ctx ends or op reports
-// errExhausted. Operations under way at the deadline finish and count.
-func closedLoop(ctx context.Context, workers int, d time.Duration, op func(ctx context.Context, worker int) error) sample {
+// errExhausted. Operations under way at the deadline finish and count. The
+// CPU time process pid (the server; 0 if unknown) uses meanwhile is recorded.
+func closedLoop(ctx context.Context, pid, workers int, d time.Duration, op func(ctx context.Context, worker int) error) sample {
 	var rec recorder
 	var wg sync.WaitGroup
+	cpu := cpuMeter(pid)
 	start := time.Now()
 	deadline := start.Add(d)
 	for w := range workers {
@@ -82,7 +84,25 @@ func closedLoop(ctx context.Context, workers int, d time.Duration, op func(ctx c
 	}
 	wg.Wait()
 	rec.s.elapsed = time.Since(start)
+	rec.s.cpu = cpu()
 	return rec.s
+}
+
+// cpuMeter starts measuring the CPU time of process pid; the function it
+// returns gives the time used since, 0 when pid is 0 or unreadable (the
+// figure is then missing, not wrong).
+func cpuMeter(pid int) func() time.Duration {
+	if pid == 0 {
+		return func() time.Duration { return 0 }
+	}
+	before, err := readCPU(pid)
+	return func() time.Duration {
+		after, err2 := readCPU(pid)
+		if err != nil || err2 != nil {
+			return 0
+		}
+		return after - before
+	}
 }
 
 // stats summarise a server's samples in a scenario.

@@ -46,7 +46,7 @@ func TestSummarize(t *testing.T) {
 
 func TestClosedLoopStopsWhenExhausted(t *testing.T) {
 	var n atomic.Int64
-	s := closedLoop(context.Background(), 4, time.Minute, func(context.Context, int) error {
+	s := closedLoop(context.Background(), 0, 4, time.Minute, func(context.Context, int) error {
 		if n.Add(1) > 10 {
 			return errExhausted
 		}
@@ -59,7 +59,7 @@ func TestClosedLoopStopsWhenExhausted(t *testing.T) {
 
 func TestClosedLoopCountsFailures(t *testing.T) {
 	var n atomic.Int64
-	s := closedLoop(context.Background(), 1, time.Minute, func(context.Context, int) error {
+	s := closedLoop(context.Background(), 0, 1, time.Minute, func(context.Context, int) error {
 		switch n.Add(1) {
 		case 1:
 			return errors.New("first")

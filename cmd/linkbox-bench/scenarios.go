@@ -44,36 +44,17 @@ type phase func(ctx context.Context, t *target, d time.Duration) (sample, error)
 func alternate(ctx context.Context, e *env, p phase) (lb, bare sample, err error) {
 	d := e.opt.duration / rounds
 	for range rounds {
-		s, err := timed(ctx, p, e.lb, d)
+		s, err := p(ctx, e.lb, d)
 		if err != nil {
 			return lb, bare, fmt.Errorf("linkbox: %w", err)
 		}
 		lb.add(s)
-		if s, err = timed(ctx, p, e.bare, d); err != nil {
+		if s, err = p(ctx, e.bare, d); err != nil {
 			return lb, bare, fmt.Errorf("bare: %w", err)
 		}
 		bare.add(s)
 	}
 	return lb, bare, nil
-}
-
-// timed runs p against t and adds the CPU time t's process used meanwhile,
-// when its process is known.
-func timed(ctx context.Context, p phase, t *target, d time.Duration) (sample, error) {
-	if t.pid == 0 {
-		return p(ctx, t, d)
-	}
-	before, err := readCPU(t.pid)
-	if err != nil {
-		return sample{}, err
-	}
-	s, err := p(ctx, t, d)
-	if err != nil {
-		return s, err
-	}
-	after, err := readCPU(t.pid)
-	s.cpu = after - before
-	return s, err
 }
 
 func (e *env) isLinkbox(t *target) bool { return t == e.lb }
@@ -114,7 +95,7 @@ func linkStatus(ctx context.Context, e *env) (result, error) {
 	}
 	lb, bare, err := alternate(ctx, e, func(ctx context.Context, t *target, d time.Duration) (sample, error) {
 		op := e.post(t, "/api/link-account", `"linked":true`, func() ([]byte, error) { return bodies[rand.IntN(len(bodies))], nil })
-		return closedLoop(ctx, e.opt.concurrency, d, op), nil
+		return closedLoop(ctx, t.pid, e.opt.concurrency, d, op), nil
 	})
 	r := throughput(scLinkStatus, "≥ 60 % of bare ops/s", lb, bare)
 	r.Met = verdict(r.Linkbox.Failed == 0 && r.Ratio >= 0.60)
@@ -128,7 +109,7 @@ func otpSend(ctx context.Context, e *env) (result, error) {
 		return mustJSON(bareBody{UserID: e.randomUser().ext, Reference: fmt.Sprintf("send-%d", n.Add(1)), Message: "Your bench code"}), nil
 	}
 	lb, bare, err := alternate(ctx, e, func(ctx context.Context, t *target, d time.Duration) (sample, error) {
-		return closedLoop(ctx, e.opt.concurrency, d, e.post(t, "/api/otp", `"success":true`, body)), nil
+		return closedLoop(ctx, t.pid, e.opt.concurrency, d, e.post(t, "/api/otp", `"success":true`, body)), nil
 	})
 	r := throughput(scOTPSend, "≥ 5,000 ops/s", lb, bare)
 	r.Met = verdict(r.Linkbox.Failed == 0 && r.Linkbox.OpsPerSec >= 5000)
@@ -143,14 +124,14 @@ func otpVerify(ctx context.Context, e *env) (result, error) {
 	lb, bare, err := alternate(ctx, e, func(ctx context.Context, t *target, d time.Duration) (sample, error) {
 		if !e.isLinkbox(t) {
 			body := mustJSON(bareBody{UserID: e.fx.users[0].ext, Reference: "verify", Code: "123456"})
-			return closedLoop(ctx, e.opt.concurrency, d, e.post(t, "", "", func() ([]byte, error) { return body, nil })), nil
+			return closedLoop(ctx, t.pid, e.opt.concurrency, d, e.post(t, "", "", func() ([]byte, error) { return body, nil })), nil
 		}
 		pool, err := makePool(ctx, e, int(round.Add(1)), e.poolSize(d))
 		if err != nil {
 			return sample{}, err
 		}
 		var next atomic.Int64
-		return closedLoop(ctx, e.opt.concurrency, d, e.post(t, "/api/otp/verify", `"success":true`, func() ([]byte, error) {
+		return closedLoop(ctx, t.pid, e.opt.concurrency, d, e.post(t, "/api/otp/verify", `"success":true`, func() ([]byte, error) {
 			i := int(next.Add(1) - 1)
 			if i >= len(pool) {
 				return nil, errExhausted
