@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/db"
@@ -45,6 +46,7 @@ func (s *Service) authenticate(ctx context.Context, key string) (App, error) {
 	if app, ok := s.cache.Get(hash, now); ok {
 		return app, nil
 	}
+	gen := s.cache.evictions.Load()
 	app, expires, err := appByKey(ctx, s.db, hash)
 	if errors.Is(err, db.ErrNotFound) {
 		return App{}, errInvalidAPIKey
@@ -61,7 +63,7 @@ func (s *Service) authenticate(ctx context.Context, key string) (App, error) {
 			until = expires
 		}
 	}
-	s.cache.Put(hash, app, until, now)
+	s.cache.put(hash, app, until, now, gen)
 	return app, nil
 }
 
@@ -70,6 +72,9 @@ func (s *Service) authenticate(ctx context.Context, key string) (App, error) {
 // own expiry.
 type keyCache struct {
 	ttl time.Duration
+	// evictions counts evictApp calls, so that a lookup that read the store
+	// before an app's deletion does not cache the deleted app after it.
+	evictions atomic.Uint64
 	*ttlcache.Cache[string, App]
 }
 
@@ -80,5 +85,17 @@ func newKeyCache(ttl time.Duration, size int) *keyCache {
 // evictApp forgets every key of the app, so that its deletion applies at
 // once on this instance.
 func (c *keyCache) evictApp(id string) {
+	c.evictions.Add(1)
 	c.DeleteFunc(func(_ string, app App) bool { return app.ID == id })
+}
+
+// put caches app under hash, read from the store when evictions was gen.
+// If an eviction came since, the read may predate a deletion: the entry is
+// dropped again. (An eviction after this check deletes it itself, since it
+// counts before it deletes.)
+func (c *keyCache) put(hash string, app App, until, now time.Time, gen uint64) {
+	c.Put(hash, app, until, now)
+	if c.evictions.Load() != gen {
+		c.Delete(hash)
+	}
 }

@@ -48,6 +48,13 @@ func (c *Cache[K, V]) Put(k K, v V, until, now time.Time) {
 	c.m[k] = entry[V]{v: v, until: until}
 }
 
+// Delete forgets k.
+func (c *Cache[K, V]) Delete(k K) {
+	c.mu.Lock()
+	delete(c.m, k)
+	c.mu.Unlock()
+}
+
 // DeleteFunc forgets every entry for which del returns true, for a caller
 // that learns an entry is wrong before it expires.
 func (c *Cache[K, V]) DeleteFunc(del func(K, V) bool) {

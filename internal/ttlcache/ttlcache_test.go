@@ -74,6 +74,20 @@ func TestEviction(t *testing.T) {
 	}
 }
 
+func TestDelete(t *testing.T) {
+	c := New[int, string](8)
+	c.Put(1, "one", t0.Add(time.Hour), t0)
+	c.Put(2, "two", t0.Add(time.Hour), t0)
+	c.Delete(1)
+	c.Delete(3) // absent: nothing to do
+	if _, ok := c.Get(1, t0); ok {
+		t.Error("entry 1 present after Delete")
+	}
+	if v, ok := c.Get(2, t0); !ok || v != "two" {
+		t.Errorf("entry 2 = %q, %v after deleting 1; want two", v, ok)
+	}
+}
+
 func TestDeleteFunc(t *testing.T) {
 	c := New[int, string](8)
 	for i := range 6 {
