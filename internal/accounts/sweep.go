@@ -16,8 +16,8 @@ const pendingGrace = 24 * time.Hour
 
 // Sweep deletes what no request will ever look at again: SMS quotas whose
 // window and cooldown have both passed (a new window starts from nothing
-// anyway), expired refresh tokens, which sign-in sweeps only for the
-// account signing in, and pending accounts whose verification lapsed over
+// anyway), expired refresh tokens (rotation leaves a row per refresh), and
+// pending accounts whose verification lapsed over
 // pendingGrace ago, which otherwise only a new sign-up for their phone would
 // delete. The server runs it periodically.
 func (s *Service) Sweep(ctx context.Context) error {
