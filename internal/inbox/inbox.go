@@ -156,7 +156,8 @@ func (s *Service) seal(code string) any {
 // inbox must stop showing it. Erasing twice is harmless; an unknown message
 // is db.ErrNotFound.
 func (s *Service) EraseCode(ctx context.Context, q db.Querier, num int64) error {
-	err := db.ExecOne(ctx, q, `UPDATE inbox_messages SET code_sealed = NULL WHERE id = ?`, num)
+	err := db.ExecOne(ctx, q, `UPDATE inbox_messages SET code_sealed = NULL, code_erased_at = COALESCE(code_erased_at, ?)
+		WHERE id = ?`, s.now().UnixMilli(), num)
 	if err != nil {
 		return fmt.Errorf("inbox: erase code of message %d: %w", num, err)
 	}

@@ -158,10 +158,17 @@ func (s *Service) subscribe(r *http.Request, auth Authenticator) (*stream, error
 		last = min(last, resume)
 	}
 	st.last = last
-	if st.codes, err = s.recentCodes(r.Context(), userID); err != nil {
+	away := int64(0) // a new client was not away
+	if resuming {
+		away = last
+	}
+	if st.codes, err = s.recentCodes(r.Context(), userID, away); err != nil {
 		st.end(nil)
 		return nil, err
 	}
+	// Codes erased while a resuming client was away are among the watched
+	// ones: the first catch-up reports them dead.
+	st.codesChanged.Store(resuming)
 	return st, nil
 }
 

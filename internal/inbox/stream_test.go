@@ -394,3 +394,43 @@ func TestStreamUpdatesDeadCodes(t *testing.T) {
 		wantAdded(t, e, s, note(user, "after"))
 	})
 }
+
+// TestStreamResumeReportsCodesErasedAway: a client resuming its stream is
+// told, as updates, of the codes erased while it was away (among the
+// newest messages); not of codes erased before the message it resumes
+// from, which it was told of then, and not on a fresh stream.
+func TestStreamResumeReportsCodesErasedAway(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{})
+		ctx := context.Background()
+		user := e.newUser(t)
+		expires := e.clock.Now().Add(5 * time.Minute)
+		erase := func(id string) {
+			t.Helper()
+			if err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, e.svc.NumOf(id)) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		early := e.add(t, otp(user, "111111", expires))
+		erase(early) // before the client's last message
+		e.clock.Advance(time.Second)
+		e.add(t, otp(user, "222222", expires)) // stays alive
+		away := e.add(t, otp(user, "333333", expires))
+		e.clock.Advance(time.Second)
+		erase(away) // while the client is away
+
+		s := e.openStream(t, user, http.Header{"Last-Event-Id": {away}}, "")
+		wantOpening(t, s.next(t), away)
+		b := s.nextMessage(t)
+		if m := decode(t, []byte(b.Data)); b.Event != "update" || b.HasID || m["id"] != away || m["code"] != nil {
+			t.Fatalf("block %+v, want an update of %s without its code", b, away)
+		}
+		// Nothing about early or kept: the next event is the next message.
+		after := wantAdded(t, e, s, note(user, "after"))
+		s.Close()
+
+		fresh := e.openStream(t, user, nil, "")
+		wantOpening(t, fresh.next(t), after)
+		wantAdded(t, e, fresh, note(user, "fresh"))
+	})
+}
