@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/ratelimit"
@@ -100,14 +99,7 @@ func TestUnknownPhonesCostOneHash(t *testing.T) {
 func newService(t *testing.T) *Service {
 	t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, dbtest.SQLite(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d := dbtest.Open(t, dbtest.SQLite(t))
 	keys, err := secrets.New([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 	"github.com/linkbox/linkbox/internal/secrets"
@@ -79,7 +80,7 @@ type env struct {
 func newEnv(t testing.TB, url string, opts ...func(*accounts.Config)) *env {
 	t.Helper()
 	e := &env{t: t, url: url, clock: newClock(), gw: smstest.NewGateway(t)}
-	e.d = openStore(t, url)
+	e.d = dbtest.Open(t, url)
 	keys, err := secrets.New([]byte(master))
 	if err != nil {
 		t.Fatal(err)
@@ -109,19 +110,6 @@ func (e *env) service() *accounts.Service {
 		e.t.Fatalf("NewService: %v", err)
 	}
 	return svc
-}
-
-func openStore(t testing.TB, url string) *db.DB {
-	t.Helper()
-	d, err := db.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if err := d.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
 
 // newOutbox runs an outbox delivering to g until the test ends.

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/linkbox/linkbox/internal/app"
-	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/sms"
 	"github.com/linkbox/linkbox/internal/sms/smstest"
@@ -95,14 +94,7 @@ func TestAdminCommands(t *testing.T) {
 func TestOnlyServeRunsTheWorkers(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		d, err := db.Open(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.Close()
-		if err := d.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		d := dbtest.Open(t, url)
 		const to, body = "+25769876543", "Your code is 123456"
 		if err := sms.NewOutbox(d, nil, slog.New(slog.DiscardHandler), time.Now).Enqueue(ctx, d, to, body); err != nil {
 			t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/linkbox/linkbox/internal/clocktest"
 	"github.com/linkbox/linkbox/internal/connect"
 	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/inbox"
 	"github.com/linkbox/linkbox/internal/ratelimit"
@@ -49,15 +50,7 @@ type env struct {
 // newEnv builds an env; limiter nil means ratelimit.Unlimited{}.
 func newEnv(t testing.TB, databaseURL string, limiter ratelimit.Limiter) *env {
 	t.Helper()
-	ctx := context.Background()
-	d, err := db.Open(ctx, databaseURL)
-	if err != nil {
-		t.Fatalf("db.Open: %v", err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
+	d := dbtest.Open(t, databaseURL)
 	keys, err := secrets.New([]byte(strings.Repeat("k", 32)))
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 // caller is told its own outcome — a panic is raised in the caller.
 func TestConcurrentTransactionsStayAtomic(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
-		d := open(t, url)
+		d := dbtest.Open(t, url)
 		ctx := context.Background()
 		const n = 200
 		errc := make([]error, n)
@@ -91,7 +91,7 @@ func TestInTxAfterClose(t *testing.T) {
 }
 
 func TestInTxCancelledBeforeItRuns(t *testing.T) {
-	d := open(t, dbtest.SQLite(t))
+	d := dbtest.Open(t, dbtest.SQLite(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	ran := false

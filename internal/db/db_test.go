@@ -12,19 +12,6 @@ import (
 	"github.com/linkbox/linkbox/internal/dbtest"
 )
 
-func open(t *testing.T, url string) *db.DB {
-	t.Helper()
-	d, err := db.Open(context.Background(), url)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if err := d.Migrate(context.Background()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	return d
-}
-
 // TestMigrateTo: a store migrated up to a version has exactly the
 // migrations up to it; Migrate then applies the rest.
 func TestMigrateTo(t *testing.T) {
@@ -59,7 +46,7 @@ func TestMigrateTo(t *testing.T) {
 
 func TestMigrateTwiceAndConcurrently(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
-		d := open(t, url)
+		d := dbtest.Open(t, url)
 		var wg sync.WaitGroup
 		errc := make(chan error, 4)
 		for range 4 {
@@ -94,7 +81,7 @@ func TestMigrateTwiceAndConcurrently(t *testing.T) {
 
 func TestErrorsAndTransactions(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
-		d := open(t, url)
+		d := dbtest.Open(t, url)
 		ctx := context.Background()
 		if _, err := d.Exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)`, "a", "1"); err != nil {
 			t.Fatal(err)
@@ -140,7 +127,7 @@ func TestOpenRejectsUnknownURL(t *testing.T) {
 
 func TestQueryAll(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
-		d := open(t, url)
+		d := dbtest.Open(t, url)
 		ctx := context.Background()
 		key := func(rows *sql.Rows) (k string, err error) { return k, rows.Scan(&k) }
 		got, err := db.QueryAll(ctx, d, key, `SELECT key FROM settings WHERE key = ?`, "none")
@@ -168,7 +155,7 @@ func TestQueryAll(t *testing.T) {
 // at the cutoff.
 func TestSweepExpired(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
-		d := open(t, url)
+		d := dbtest.Open(t, url)
 		ctx := context.Background()
 		if _, err := d.Exec(ctx, `CREATE TABLE sweep_test (k TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)`); err != nil {
 			t.Fatal(err)

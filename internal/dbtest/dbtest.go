@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+
+	"github.com/linkbox/linkbox/internal/db"
 )
 
 // EnvURL names the variable holding the PostgreSQL server used by tests.
@@ -26,6 +28,21 @@ func Each(t *testing.T, fn func(t *testing.T, databaseURL string)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
 	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
+}
+
+// Open opens the store at databaseURL, migrated, and closes it when t ends.
+func Open(t testing.TB, databaseURL string) *db.DB {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, databaseURL)
+	if err != nil {
+		t.Fatalf("dbtest: open: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if err := d.Migrate(ctx); err != nil {
+		t.Fatalf("dbtest: migrate: %v", err)
+	}
+	return d
 }
 
 // SQLite returns the URL of a new SQLite store in t's temporary directory.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/linkbox/linkbox/internal/clocktest"
 	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/inbox"
 	"github.com/linkbox/linkbox/internal/realtime"
@@ -69,15 +70,7 @@ type options struct {
 
 func newEnv(t testing.TB, databaseURL string, opt options) *env {
 	t.Helper()
-	ctx := context.Background()
-	d, err := db.Open(ctx, databaseURL)
-	if err != nil {
-		t.Fatalf("db.Open: %v", err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if err := d.Migrate(ctx); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
+	d := dbtest.Open(t, databaseURL)
 	keys, err := secrets.New([]byte(strings.Repeat("k", 32)))
 	if err != nil {
 		t.Fatal(err)

@@ -19,20 +19,6 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// openStore returns a migrated store.
-func openStore(t *testing.T, url string) *db.DB {
-	t.Helper()
-	d, err := db.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if err := d.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
 // newOutbox returns an outbox delivering to g, a real webhook gateway, with
 // millisecond backoff.
 func newOutbox(t *testing.T, d *db.DB, g *smstest.Gateway) *sms.Outbox {
@@ -97,7 +83,7 @@ func status(t *testing.T, d *db.DB, to string) (sent, failed bool, attempts int,
 
 func TestOutboxDeliversCommittedOnly(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
-		d := openStore(t, url)
+		d := dbtest.Open(t, url)
 		g := smstest.NewGateway(t)
 		o := newOutbox(t, d, g)
 		run(t, o)
@@ -129,7 +115,7 @@ func TestOutboxDeliversCommittedOnly(t *testing.T) {
 
 func TestOutboxSurvivesACrashBetweenCommitAndSend(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
-		d := openStore(t, url)
+		d := dbtest.Open(t, url)
 		g := smstest.NewGateway(t)
 		// The first process commits and dies before its outbox runs.
 		enqueue(t, d, newOutbox(t, d, g), "+15550000003", "hello", true)
@@ -143,7 +129,7 @@ func TestOutboxSurvivesACrashBetweenCommitAndSend(t *testing.T) {
 
 func TestOutboxRetriesThenGivesUpOnPermanentErrors(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
-		d := openStore(t, url)
+		d := dbtest.Open(t, url)
 		g := smstest.NewGateway(t)
 		o := newOutbox(t, d, g)
 		g.FailNext(2, http.StatusServiceUnavailable)
@@ -175,7 +161,7 @@ func TestOutboxRetriesThenGivesUpOnPermanentErrors(t *testing.T) {
 
 func TestOutboxesInTwoProcessesSendEachMessageOnce(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
-		d := openStore(t, url)
+		d := dbtest.Open(t, url)
 		g := smstest.NewGateway(t)
 		a, b := newOutbox(t, d, g), newOutbox(t, d, g)
 		const n = 40

@@ -22,6 +22,7 @@ import (
 	"github.com/linkbox/linkbox/internal/clocktest"
 	"github.com/linkbox/linkbox/internal/connect"
 	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/inbox"
 	"github.com/linkbox/linkbox/internal/ratelimit"
@@ -61,7 +62,7 @@ func newEnv(t testing.TB, databaseURL string) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, clock: clocktest.New(start), gw: smstest.NewGateway(t)}
-	e.db = openStore(t, databaseURL)
+	e.db = dbtest.Open(t, databaseURL)
 	keys, err := secrets.New([]byte(strings.Repeat("k", 32)))
 	if err != nil {
 		t.Fatal(err)
@@ -87,19 +88,6 @@ func newEnv(t testing.TB, databaseURL string) *env {
 	e.server = httptest.NewServer(httpx.WithClientIP(nil)(mux))
 	t.Cleanup(e.server.Close)
 	return e
-}
-
-func openStore(t testing.TB, databaseURL string) *db.DB {
-	t.Helper()
-	d, err := db.Open(context.Background(), databaseURL)
-	if err != nil {
-		t.Fatalf("db.Open: %v", err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if err := d.Migrate(context.Background()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	return d
 }
 
 // newOutbox delivers SMS to g until the test ends.
