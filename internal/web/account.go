@@ -16,7 +16,7 @@ func (s *Service) accountPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.render(w, http.StatusOK, "account", view{Title: "Your account", CSRF: s.sessionCSRF(se), Apps: apps})
+	return s.render(w, r, http.StatusOK, "account", view{CSRF: s.sessionCSRF(se), Apps: apps})
 }
 
 // unlink removes every link of the app to the account. An app no longer
@@ -49,9 +49,9 @@ func (s *Service) inboxPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// The stream's position before the first message is "0".
-	v := view{Title: "Inbox", CSRF: s.sessionCSRF(se), Messages: msgs, LastEventID: "0"}
+	v := view{CSRF: s.sessionCSRF(se), Messages: msgs, LastEventID: "0"}
 	if len(msgs) > 0 {
 		v.LastEventID = msgs[0].ID
 	}
-	return s.render(w, http.StatusOK, "inbox", v)
+	return s.render(w, r, http.StatusOK, "inbox", v)
 }

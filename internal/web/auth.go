@@ -9,16 +9,16 @@ import (
 	"github.com/linkbox/linkbox/internal/httpx"
 )
 
-// formError returns what a form should tell about err, with the status of
+// formError returns the error a form should tell about, with the status of
 // its kind, or ok false for a fault of ours, which the caller returns.
-func formError(w http.ResponseWriter, err error) (msg string, status int, ok bool) {
-	e := errs.From(err)
+func formError(w http.ResponseWriter, err error) (e *errs.Error, status int, ok bool) {
+	e = errs.From(err)
 	status = httpx.Status(e.Kind)
 	if status >= 500 {
-		return "", 0, false
+		return nil, 0, false
 	}
 	httpx.SetRetryAfter(w, e)
-	return e.Message, status, true
+	return e, status, true
 }
 
 // loginPage shows the login form, or moves on when already signed in.
@@ -28,7 +28,7 @@ func (s *Service) loginPage(w http.ResponseWriter, r *http.Request) error {
 		seeOther(w, nextOrDefault(next))
 		return nil
 	}
-	return s.render(w, http.StatusOK, "login", view{Title: "Log in", CSRF: s.anonCSRF(w, r), Next: next})
+	return s.render(w, r, http.StatusOK, "login", view{CSRF: s.anonCSRF(w, r), Next: next})
 }
 
 // login checks the phone and password, and signs in.
@@ -40,12 +40,12 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
 	phone := r.PostForm.Get("phone")
 	u, err := s.acc.CheckPassword(r.Context(), phone, r.PostForm.Get("password"), httpx.ClientIP(r))
 	if err != nil {
-		msg, status, ok := formError(w, err)
+		e, status, ok := formError(w, err)
 		if !ok {
 			return err
 		}
-		return s.render(w, status, "login", view{Title: "Log in", CSRF: s.anonCSRF(w, r), Next: next,
-			Phone: phone, Error: msg, Pending: errs.Is(err, errs.Forbidden, "account_pending")})
+		return s.render(w, r, status, "login", view{CSRF: s.anonCSRF(w, r), Next: next,
+			Phone: phone, Error: e, Pending: errs.Is(err, errs.Forbidden, "account_pending")})
 	}
 	if err := s.signIn(r.Context(), w, u.ID); err != nil {
 		return err
@@ -60,7 +60,7 @@ type signupForm struct {
 }
 
 func (s *Service) signupPage(w http.ResponseWriter, r *http.Request) error {
-	return s.render(w, http.StatusOK, "signup", view{Title: "Sign up", CSRF: s.anonCSRF(w, r),
+	return s.render(w, r, http.StatusOK, "signup", view{CSRF: s.anonCSRF(w, r),
 		Next: localPath(r.URL.Query().Get("next"))})
 }
 
@@ -78,12 +78,12 @@ func (s *Service) signup(w http.ResponseWriter, r *http.Request) error {
 		FirstName: form.FirstName, LastName: form.LastName, Email: form.Email, Username: form.Username,
 		Role: accounts.RoleUser})
 	if err != nil {
-		msg, status, ok := formError(w, err)
+		e, status, ok := formError(w, err)
 		if !ok {
 			return err
 		}
-		return s.render(w, status, "signup", view{Title: "Sign up", CSRF: s.anonCSRF(w, r), Next: next,
-			Phone: f.Get("phone"), Form: form, Error: msg})
+		return s.render(w, r, status, "signup", view{CSRF: s.anonCSRF(w, r), Next: next,
+			Phone: f.Get("phone"), Form: form, Error: e})
 	}
 	seeOther(w, withNext("/signup/verify", "phone", u.Phone, "next", next))
 	return nil
@@ -91,7 +91,7 @@ func (s *Service) signup(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Service) verifyPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	return s.render(w, http.StatusOK, "verify", view{Title: "Verify your phone", CSRF: s.anonCSRF(w, r),
+	return s.render(w, r, http.StatusOK, "verify", view{CSRF: s.anonCSRF(w, r),
 		Phone: q.Get("phone"), Next: localPath(q.Get("next"))})
 }
 
@@ -108,12 +108,12 @@ func (s *Service) verify(w http.ResponseWriter, r *http.Request) error {
 		err = errs.E(errs.Forbidden, "account_"+u.Status, "This account is "+u.Status)
 	}
 	if err != nil {
-		msg, status, ok := formError(w, err)
+		e, status, ok := formError(w, err)
 		if !ok {
 			return err
 		}
-		return s.render(w, status, "verify", view{Title: "Verify your phone", CSRF: s.anonCSRF(w, r),
-			Phone: phone, Next: next, Error: msg})
+		return s.render(w, r, status, "verify", view{CSRF: s.anonCSRF(w, r),
+			Phone: phone, Next: next, Error: e})
 	}
 	if err := s.signIn(r.Context(), w, u.ID); err != nil {
 		return err
@@ -127,18 +127,17 @@ func (s *Service) resend(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkAnonForm(w, r); err != nil {
 		return err
 	}
-	v := view{Title: "Verify your phone", CSRF: s.anonCSRF(w, r),
-		Phone: r.PostForm.Get("phone"), Next: localPath(r.PostForm.Get("next"))}
+	v := view{CSRF: s.anonCSRF(w, r), Phone: r.PostForm.Get("phone"), Next: localPath(r.PostForm.Get("next"))}
 	if err := s.acc.Resend(r.Context(), v.Phone); err != nil {
-		msg, status, ok := formError(w, err)
+		e, status, ok := formError(w, err)
 		if !ok {
 			return err
 		}
-		v.Error = msg
-		return s.render(w, status, "verify", v)
+		v.Error = e
+		return s.render(w, r, status, "verify", v)
 	}
-	v.Notice = "A new code is on its way."
-	return s.render(w, http.StatusOK, "verify", v)
+	v.Resent = true
+	return s.render(w, r, http.StatusOK, "verify", v)
 }
 
 // logout ends the session and shows the login page.

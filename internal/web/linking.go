@@ -23,8 +23,7 @@ func (s *Service) consentPage(w http.ResponseWriter, r *http.Request) error {
 	here := "/linking/" + url.PathEscape(token)
 	se, err := s.session(r)
 	if errors.Is(err, errNoSession) {
-		return s.render(w, http.StatusOK, "login", view{Title: "Log in", CSRF: s.anonCSRF(w, r), Next: here,
-			Notice: "Log in to link your account to " + lr.AppName + "."})
+		return s.render(w, r, http.StatusOK, "login", view{CSRF: s.anonCSRF(w, r), Next: here, Link: lr})
 	}
 	if err != nil {
 		return err
@@ -32,8 +31,7 @@ func (s *Service) consentPage(w http.ResponseWriter, r *http.Request) error {
 	// The approve and deny answers redirect to the app: Chromium applies
 	// form-action to that redirect, so the app's origin must be allowed.
 	w.Header().Set("Content-Security-Policy", consentCSP(lr.ReturnURL))
-	return s.render(w, http.StatusOK, "consent", view{Title: "Link " + lr.AppName, CSRF: s.sessionCSRF(se),
-		Link: lr, Action: here})
+	return s.render(w, r, http.StatusOK, "consent", view{CSRF: s.sessionCSRF(se), Link: lr, Action: here})
 }
 
 // consentCSP is the pages' policy with the origin of returnURL added to

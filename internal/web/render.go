@@ -59,16 +59,22 @@ func (a assetFiles) url(name string) (string, error) {
 	return "/assets/" + name + "?v=" + v, nil
 }
 
-func parsePages(a assetFiles) (map[string]*template.Template, error) {
-	funcs := template.FuncMap{"asset": a.url, "when": when}
-	pages := make(map[string]*template.Template, len(pageNames))
-	for _, name := range pageNames {
-		t, err := template.New("layout.html").Funcs(funcs).
-			ParseFS(files, "templates/layout.html", "templates/"+name+".html")
-		if err != nil {
-			return nil, fmt.Errorf("web: parse template %s: %w", name, err)
+// parsePages parses the pages of each locale, by locale code and page name.
+// Each locale's templates have its own t and errorText, so that a request
+// only picks the set of its language.
+func parsePages(a assetFiles) (map[string]map[string]*template.Template, error) {
+	pages := make(map[string]map[string]*template.Template, len(locales))
+	for _, l := range locales {
+		funcs := template.FuncMap{"asset": a.url, "when": when, "t": l.text, "errorText": l.errorText}
+		pages[l.code()] = make(map[string]*template.Template, len(pageNames))
+		for _, name := range pageNames {
+			t, err := template.New("layout.html").Funcs(funcs).
+				ParseFS(files, "templates/layout.html", "templates/"+name+".html")
+			if err != nil {
+				return nil, fmt.Errorf("web: parse template %s: %w", name, err)
+			}
+			pages[l.code()][name] = t
 		}
-		pages[name] = t
 	}
 	return pages, nil
 }
@@ -80,13 +86,15 @@ func when(t time.Time) string {
 
 // view is what a template renders. Each page uses the fields it needs.
 type view struct {
-	Title       string
+	Lang        string     // the page's language, set by render
+	Languages   []langLink // the language switcher, set by render
+	Title       string     // the error page's; the other pages' are in their templates
 	CSRF        string
 	Next        string // a local path to go to after signing in, "" for the default
 	Phone       string
-	Error       string
+	Error       *errs.Error
 	Pending     bool // the error is account_pending: offer the way to the code
-	Notice      string
+	Resent      bool // a new code was sent
 	Form        signupForm
 	Link        connect.LinkRequest
 	Action      string // the target of the consent form
@@ -95,27 +103,35 @@ type view struct {
 	LastEventID string // where the inbox page's stream starts
 }
 
-// render writes the page name with status. It renders into a buffer first,
-// so that a template error is a clean 500 rather than half a page.
-func (s *Service) render(w http.ResponseWriter, status int, name string, v view) error {
+// render writes the page name with status, in the language of r. It renders
+// into a buffer first, so that a template error is a clean 500 rather than
+// half a page.
+func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) error {
+	l := pageLanguage(r)
+	v.Lang, v.Languages = l.code(), languageLinks(r, name, v, l)
 	var buf bytes.Buffer
-	if err := s.pages[name].Execute(&buf, v); err != nil {
+	if err := s.pages[l.code()][name].Execute(&buf, v); err != nil {
 		return fmt.Errorf("web: render %s: %w", name, err)
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	// The language comes from the lang cookie or Accept-Language.
+	h.Add("Vary", "Accept-Language")
+	h.Add("Vary", "Cookie")
 	w.WriteHeader(status)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-// renderError is the pages' httpx.Render: an error page saying what went
-// wrong, with the status of the error's kind.
-func (s *Service) renderError(w http.ResponseWriter, status int, e *errs.Error) {
-	title := http.StatusText(status)
+// renderError is the pages' httpx.Render, bound to r: an error page saying
+// what went wrong, with the status of the error's kind.
+func (s *Service) renderError(w http.ResponseWriter, r *http.Request, status int, e *errs.Error) {
+	l := pageLanguage(r)
+	title := l.statusText(status)
 	if e.Kind == errs.Gone {
-		title = "Link no longer valid"
+		title = l.messages["error.gone_title"]
 	}
-	if err := s.render(w, status, "error", view{Title: title, Error: e.Message}); err != nil {
+	if err := s.render(w, r, status, "error", view{Title: title, Error: e}); err != nil {
 		s.log.Error("web: error page failed", "err", err)
 		http.Error(w, e.Message, status)
 	}
@@ -134,13 +150,18 @@ func setSecurityHeaders(h http.Header) {
 	h.Set("Cache-Control", "no-store")
 }
 
-// page adapts a page handler: security headers first, errors as HTML
-// pages.
+// page adapts a page handler: security headers first, a language chosen
+// with ?lang= remembered, errors as HTML pages in the request's language.
 func (s *Service) page(h httpx.HandlerFunc) http.Handler {
-	inner := s.adapt.H(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w.Header())
-		inner.ServeHTTP(w, r)
+		s.rememberLanguage(w, r)
+		if err := h(w, r); err != nil {
+			adapt := httpx.Adapter{Log: s.log, Render: func(w http.ResponseWriter, status int, e *errs.Error) {
+				s.renderError(w, r, status, e)
+			}}
+			adapt.Error(w, r, err)
+		}
 	})
 }
 

@@ -1,10 +1,11 @@
 // Package web is the hosted pages: sign-in, sign-up with the SMS code, the
 // consent page that links an app to an account (/linking/{token}), the
 // account page with the linked apps, and the live inbox. Pages are
-// server-rendered from embedded templates and work without JavaScript; the
-// inbox page alone uses a small script for live updates. A signed-in browser
-// holds a cookie session (table web_sessions); every form carries a CSRF
-// token, and every page is served under a strict Content-Security-Policy.
+// server-rendered from embedded templates, in English or Dutch (i18n.go),
+// and work without JavaScript; the inbox page alone uses a small script for
+// live updates. A signed-in browser holds a cookie session (table
+// web_sessions); every form carries a CSRF token, and every page is served
+// under a strict Content-Security-Policy.
 package web
 
 import (
@@ -21,7 +22,6 @@ import (
 	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/connect"
 	"github.com/linkbox/linkbox/internal/db"
-	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/inbox"
 	"github.com/linkbox/linkbox/internal/secrets"
 )
@@ -76,11 +76,10 @@ type Service struct {
 	inbox  Inbox
 	now    func() time.Time
 	log    *slog.Logger
-	secure bool // cookies only over https
-	pages  map[string]*template.Template
+	secure bool                                     // cookies only over https
+	pages  map[string]map[string]*template.Template // by locale code and page name
 	assets assetFiles
 	static http.Handler // assets.handler()
-	adapt  httpx.Adapter
 }
 
 // NewService returns the hosted pages over d, parsing the embedded
@@ -110,6 +109,5 @@ func NewService(d *db.DB, keys *secrets.Keyring, acc Accounts, links Links, ib I
 	if s.pages, err = parsePages(s.assets); err != nil {
 		return nil, err
 	}
-	s.adapt = httpx.Adapter{Log: log, Render: s.renderError}
 	return s, nil
 }

@@ -3,7 +3,8 @@
 // message on top. A code leaves the page when its OTP dies: at its expiry
 // time, or when the stream sends the message again without it (an
 // "update": the code was used, replaced or killed by wrong tries). Message
-// text only ever goes through textContent.
+// text only ever goes through textContent. The page gives the script its
+// texts, in the page's language, in data- attributes.
 "use strict";
 
 (function () {
@@ -63,7 +64,7 @@
       li.appendChild(code);
     }
     if (m.reference) {
-      var ref = el("p", "reference muted", "Reference: ");
+      var ref = el("p", "reference muted", list.getAttribute("data-reference") + " ");
       ref.appendChild(el("span", "", m.reference));
       li.appendChild(ref);
     }
@@ -73,10 +74,10 @@
   var last = list.getAttribute("data-last-event-id") || "0";
   var source = new EventSource("/v1/inbox/stream?last_event_id=" + encodeURIComponent(last));
   source.addEventListener("open", function () {
-    status.textContent = "Live: new messages appear here as they arrive.";
+    status.textContent = status.getAttribute("data-live");
   });
   source.addEventListener("error", function () {
-    status.textContent = "Reconnecting…";
+    status.textContent = status.getAttribute("data-reconnecting");
   });
   function parse(data) {
     try {

@@ -1,0 +1,244 @@
+package web
+
+import (
+	"html/template"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"text/template/parse"
+
+	"golang.org/x/text/language"
+
+	"github.com/linkbox/linkbox/internal/errs"
+	"github.com/linkbox/linkbox/internal/httpx"
+)
+
+// pageErrorCodes are the codes of the errors a page can show: the accounts
+// service's on the login, sign-up and code forms, connect's on the linking
+// page, the pages' own, and a fault of ours. Every language but English
+// translates exactly these.
+var pageErrorCodes = []string{
+	"invalid_credentials", "account_pending", "account_blocked", "account_suspended",
+	"missing_field", "invalid_phone", "invalid_password", "invalid_name", "invalid_email",
+	"invalid_username", "phone_taken", "username_taken", "invalid_code", "code_expired",
+	"too_many_attempts", "already_verified", "user_not_found", "rate_limited", "unavailable",
+	"internal_error", "link_not_found", "link_expired", "link_used",
+	"csrf", "invalid_form", "invalid_action",
+}
+
+var tagRE = regexp.MustCompile(`<[^>]*>`)
+
+func TestCatalogsComplete(t *testing.T) {
+	en := localeByCode("en").messages
+	for _, l := range locales[1:] {
+		for id, msg := range en {
+			got, ok := l.messages[id]
+			switch {
+			case !ok:
+				t.Errorf("%s lacks message %q", l.code(), id)
+			case strings.Count(got, "%") != strings.Count(msg, "%"):
+				t.Errorf("%s message %q = %q: its verbs differ from English %q", l.code(), id, got, msg)
+			case !slices.Equal(tagRE.FindAllString(got, -1), tagRE.FindAllString(msg, -1)):
+				t.Errorf("%s message %q = %q: its markup differs from English %q", l.code(), id, got, msg)
+			}
+		}
+		for id := range l.messages {
+			if _, ok := en[id]; !ok {
+				t.Errorf("%s has message %q, which English lacks", l.code(), id)
+			}
+		}
+	}
+}
+
+func TestErrorTranslationsComplete(t *testing.T) {
+	if len(locales[0].errors) != 0 {
+		t.Errorf("English translates errors %v: it shows their own messages", slices.Sorted(maps.Keys(locales[0].errors)))
+	}
+	want := slices.Sorted(slices.Values(pageErrorCodes))
+	for _, l := range locales[1:] {
+		if got := slices.Sorted(maps.Keys(l.errors)); !slices.Equal(got, want) {
+			t.Errorf("%s translates the errors\n%v\nwant\n%v", l.code(), got, want)
+		}
+	}
+}
+
+// TestStatusTitles checks that every status of an error page has a title in
+// every language, English's that of http.StatusText.
+func TestStatusTitles(t *testing.T) {
+	for k := errs.Internal; k <= errs.Unavailable; k++ {
+		status := httpx.Status(k)
+		for _, l := range locales {
+			if _, ok := l.messages["status."+strconv.Itoa(status)]; !ok {
+				t.Errorf("%s lacks the title of status %d", l.code(), status)
+			}
+		}
+		if got := locales[0].statusText(status); got != http.StatusText(status) {
+			t.Errorf("English title of %d = %q, want %q", status, got, http.StatusText(status))
+		}
+	}
+}
+
+// TestTemplatesUseKnownMessages reads every call of t in the templates: its
+// id must be a literal, so that this test sees it, and a message English
+// has. Every English message must be used, by a template or by the Go code
+// (the switcher's language names, the error pages' titles).
+func TestTemplatesUseKnownMessages(t *testing.T) {
+	a, err := loadAssets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := parsePages(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{"language.name": true, "error.gone_title": true}
+	for id := range locales[0].messages {
+		if strings.HasPrefix(id, "status.") {
+			used[id] = true
+		}
+	}
+	for name, page := range pages["en"] {
+		for _, tmpl := range page.Templates() {
+			if tmpl.Tree == nil {
+				continue
+			}
+			walk(tmpl.Tree.Root, func(c *parse.CommandNode) {
+				if id, ok := c.Args[0].(*parse.IdentifierNode); !ok || id.Ident != "t" {
+					return
+				}
+				var s *parse.StringNode
+				if len(c.Args) > 1 {
+					s, _ = c.Args[1].(*parse.StringNode)
+				}
+				if s == nil {
+					t.Errorf("%s/%s: %s: t needs a literal message id", name, tmpl.Name(), c)
+					return
+				}
+				if _, ok := locales[0].messages[s.Text]; !ok {
+					t.Errorf("%s/%s: unknown message %q", name, tmpl.Name(), s.Text)
+				}
+				used[s.Text] = true
+			})
+		}
+	}
+	for id := range locales[0].messages {
+		if !used[id] {
+			t.Errorf("message %q is used nowhere", id)
+		}
+	}
+}
+
+// walk calls visit with every command under n.
+func walk(n parse.Node, visit func(*parse.CommandNode)) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n != nil {
+			for _, c := range n.Nodes {
+				walk(c, visit)
+			}
+		}
+	case *parse.ActionNode:
+		walk(n.Pipe, visit)
+	case *parse.IfNode:
+		walkBranch(&n.BranchNode, visit)
+	case *parse.RangeNode:
+		walkBranch(&n.BranchNode, visit)
+	case *parse.WithNode:
+		walkBranch(&n.BranchNode, visit)
+	case *parse.TemplateNode:
+		walk(n.Pipe, visit)
+	case *parse.PipeNode:
+		if n != nil {
+			for _, c := range n.Cmds {
+				visit(c)
+				for _, arg := range c.Args {
+					walk(arg, visit)
+				}
+			}
+		}
+	}
+}
+
+func walkBranch(b *parse.BranchNode, visit func(*parse.CommandNode)) {
+	walk(b.Pipe, visit)
+	walk(b.List, visit)
+	walk(b.ElseList, visit)
+}
+
+func TestMatchLanguage(t *testing.T) {
+	tests := []struct {
+		preferred []string
+		want      string
+	}{
+		{[]string{"nl"}, "nl"},
+		{[]string{"nl-BE"}, "nl"},
+		{[]string{"en"}, "en"},
+		{[]string{"en-GB", "nl"}, "en"},
+		{[]string{"de", "nl"}, "nl"},
+		{[]string{"de"}, "en"},
+		{[]string{"not a tag"}, "en"},
+		{nil, "en"},
+	}
+	for _, tt := range tests {
+		tags := make([]language.Tag, len(tt.preferred))
+		for i, p := range tt.preferred {
+			tags[i] = language.Make(p)
+		}
+		if got := matchLanguage(tags...).code(); got != tt.want {
+			t.Errorf("matchLanguage(%v) = %s, want %s", tt.preferred, got, tt.want)
+		}
+	}
+}
+
+func TestPageLanguage(t *testing.T) {
+	tests := []struct {
+		name, query, cookie, accept, want string
+	}{
+		{"query over cookie and header", "nl", "en", "en", "nl"},
+		{"query en over cookie nl", "en", "nl", "nl", "en"},
+		{"cookie over header", "", "nl", "en-US,en;q=0.9", "nl"},
+		{"header", "", "", "fr-FR, nl-BE;q=0.8, en;q=0.5", "nl"},
+		{"default", "", "", "", "en"},
+		{"unsupported header", "", "", "de-DE", "en"},
+		{"malformed header", "", "", "nl;q=oops;;", "en"},
+		{"bad query falls to cookie", "xx", "nl", "en", "nl"},
+		{"bad query falls to header", "<script>", "", "nl", "nl"},
+		{"query is a code, not a tag", "NL", "", "", "en"},
+		{"bad cookie falls to header", "", "nl-NL", "nl", "nl"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(http.MethodGet, "/login?lang="+tt.query, nil)
+		if tt.cookie != "" {
+			r.AddCookie(&http.Cookie{Name: langCookie, Value: tt.cookie})
+		}
+		if tt.accept != "" {
+			r.Header.Set("Accept-Language", tt.accept)
+		}
+		if got := pageLanguage(r).code(); got != tt.want {
+			t.Errorf("%s: pageLanguage = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestTextEscapesArguments(t *testing.T) {
+	nl := localeByCode("nl")
+	got, err := nl.text("consent.intro_html", `<b>"A&B"</b>`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := template.HTML(`Als je dit goedkeurt, kan <strong class="app-name">&lt;b&gt;&#34;A&amp;B&#34;&lt;/b&gt;</strong>:`)
+	if got != want {
+		t.Errorf("text = %q, want %q", got, want)
+	}
+	if got, _ := nl.text("consent.title", "A&B"); got != "A&B koppelen" {
+		t.Errorf("text of a plain message = %#v, want the string %q, escaped by the template", got, "A&B koppelen")
+	}
+	if _, err := nl.text("no.such.message"); err == nil {
+		t.Error("an unknown message id is no error")
+	}
+}

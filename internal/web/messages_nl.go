@@ -1,0 +1,103 @@
+package web
+
+// messagesNL are the pages' texts in Dutch, id for id those of messagesEN.
+var messagesNL = map[string]string{
+	"language.name":    "Nederlands",
+	"layout.languages": "Taal",
+	"nav.inbox":        "Inbox",
+	"nav.account":      "Account",
+
+	"form.phone":    "Telefoonnummer",
+	"form.password": "Wachtwoord",
+
+	"login.title":       "Inloggen",
+	"login.link_notice": "Log in om je account aan %s te koppelen.",
+	"login.enter_code":  "Voer je code in",
+	"login.submit":      "Inloggen",
+	"login.no_account":  "Nog geen account?",
+	"login.signup":      "Registreren",
+
+	"signup.title":        "Registreren",
+	"signup.first_name":   "Voornaam",
+	"signup.last_name":    "Achternaam",
+	"signup.email":        "E-mailadres",
+	"signup.username":     "Gebruikersnaam",
+	"signup.optional":     "(optioneel)",
+	"signup.submit":       "Registreren",
+	"signup.have_account": "Heb je al een account?",
+	"signup.login":        "Inloggen",
+
+	"verify.title":     "Bevestig je telefoonnummer",
+	"verify.sent_html": `We hebben een code per sms gestuurd naar <strong id="verify-phone">%s</strong>.`,
+	"verify.resent":    "Er is een nieuwe code onderweg.",
+	"verify.code":      "Verificatiecode",
+	"verify.submit":    "Bevestigen",
+	"verify.resend":    "Code opnieuw sturen",
+
+	"consent.title":            "%s koppelen",
+	"consent.heading":          "%s wil koppelen met je Linkbox-account",
+	"consent.intro_html":       `Als je dit goedkeurt, kan <strong class="app-name">%s</strong>:`,
+	"consent.scope_messages":   "je eenmalige codes en meldingen sturen, die in je Linkbox-inbox verschijnen;",
+	"consent.scope_identity":   "een gehashte vorm van je e-mailadres en telefoonnummer zien, en je gebruikersnaam.",
+	"consent.approve":          "Goedkeuren",
+	"consent.deny":             "Weigeren",
+	"consent.unlink_hint_html": `Je kunt de koppeling altijd weer opheffen via <a href="/account">je account</a>.`,
+
+	"account.title":        "Je account",
+	"account.linked_apps":  "Gekoppelde apps",
+	"account.linked_since": "gekoppeld sinds",
+	"account.unlink":       "Ontkoppelen",
+	"account.no_apps":      "Er is geen app aan je account gekoppeld.",
+	"account.logout":       "Uitloggen",
+
+	"inbox.title":        "Inbox",
+	"inbox.reference":    "Referentie:",
+	"inbox.empty":        "Nog geen berichten. Codes en meldingen van je gekoppelde apps verschijnen hier zodra ze binnenkomen.",
+	"inbox.live":         "Live: nieuwe berichten verschijnen hier zodra ze binnenkomen.",
+	"inbox.reconnecting": "Opnieuw verbinden…",
+
+	"error.home":       "Naar Linkbox",
+	"error.gone_title": "Link niet meer geldig",
+	"status.400":       "Ongeldig verzoek",
+	"status.401":       "Niet ingelogd",
+	"status.403":       "Geen toegang",
+	"status.404":       "Niet gevonden",
+	"status.409":       "Conflict",
+	"status.410":       "Niet meer beschikbaar",
+	"status.413":       "Verzoek te groot",
+	"status.429":       "Te veel verzoeken",
+	"status.500":       "Interne serverfout",
+	"status.503":       "Dienst niet beschikbaar",
+}
+
+// errorsNL translate, by code, the errors a page can show: the domains'
+// (accounts, connect) and the pages' own. One text stands for every message
+// of a code; a code missing here shows its English message.
+var errorsNL = map[string]string{
+	"invalid_credentials": "Onjuist telefoonnummer of wachtwoord",
+	"account_pending":     "Dit account is nog niet bevestigd; voer de code in die je per sms hebt gekregen",
+	"account_blocked":     "Dit account is geblokkeerd",
+	"account_suspended":   "Dit account is opgeschort",
+	"missing_field":       "Vul alle verplichte velden in",
+	"invalid_phone":       "Vul een geldig telefoonnummer in, met + en landcode, zoals +31612345678",
+	"invalid_password":    "Het wachtwoord moet 8 tot 128 tekens lang zijn",
+	"invalid_name":        "Voor- en achternaam moeten 1 tot 100 tekens lang zijn, zonder stuurtekens",
+	"invalid_email":       "Vul een geldig e-mailadres in, zoals jan.jansen@example.com",
+	"invalid_username":    `Een gebruikersnaam heeft 3 tot 32 tekens: letters, cijfers, "_", "." of "-"`,
+	"phone_taken":         "Er bestaat al een account met dit telefoonnummer",
+	"username_taken":      "Deze gebruikersnaam is al in gebruik",
+	"invalid_code":        "Ongeldige verificatiecode; vraag zo nodig een nieuwe aan",
+	"code_expired":        "De verificatiecode is verlopen; vraag een nieuwe aan",
+	"too_many_attempts":   "Te veel onjuiste codes; vraag een nieuwe aan",
+	"already_verified":    "Dit account is al bevestigd",
+	"user_not_found":      "Er is geen account met dit telefoonnummer",
+	"rate_limited":        "Te veel verzoeken; probeer het later opnieuw",
+	"unavailable":         "De server heeft het druk; probeer het opnieuw",
+	"internal_error":      "Interne serverfout",
+	"link_not_found":      "Deze koppellink bestaat niet",
+	"link_expired":        "Deze koppellink is verlopen; ga terug naar de app en probeer het opnieuw",
+	"link_used":           "Deze koppellink is al gebruikt",
+	"csrf":                "Dit formulier is verlopen. Ga terug en probeer het opnieuw.",
+	"invalid_form":        "Het formulier kon niet worden gelezen. Ga terug en probeer het opnieuw.",
+	"invalid_action":      "Kies Goedkeuren of Weigeren.",
+}
