@@ -82,7 +82,11 @@ func row(r result) string {
 }
 
 func cells(s stats) string {
-	return fmt.Sprintf("%.0f\t%.2f ms\t%.2f ms\t%.0f µs", s.OpsPerSec, s.P50Ms, s.P99Ms, s.CPUPerOpUs)
+	cpu := "—" // not measured: the SSE scenarios count events, not requests
+	if s.CPUPerOpUs > 0 {
+		cpu = fmt.Sprintf("%.0f µs", s.CPUPerOpUs)
+	}
+	return fmt.Sprintf("%.0f\t%.2f ms\t%.2f ms\t%s", s.OpsPerSec, s.P50Ms, s.P99Ms, cpu)
 }
 
 func met(m *bool) string {
