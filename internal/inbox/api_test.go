@@ -173,9 +173,7 @@ func TestCodeHiddenOnceDead(t *testing.T) {
 			t.Errorf("before EraseCode: code %q, want 222222", code)
 		}
 		for range 2 { // erasing twice is harmless
-			if err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, e.svc.NumOf(erased)) }); err != nil {
-				t.Fatalf("EraseCode: %v", err)
-			}
+			e.erase(t, erased)
 		}
 		if code, ok := codeOf(t, e, user, erased); ok {
 			t.Errorf("after EraseCode: code %q shown, want none", code)

@@ -133,6 +133,15 @@ func (e *env) add(t testing.TB, m inbox.NewMessage) string {
 	return e.svc.IDOf(num)
 }
 
+// erase erases the code of message id, as connect does when its OTP dies.
+func (e *env) erase(t testing.TB, id string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, e.svc.NumOf(id)) }); err != nil {
+		t.Fatalf("EraseCode: %v", err)
+	}
+}
+
 func note(userID, text string) inbox.NewMessage {
 	return inbox.NewMessage{UserID: userID, AppID: "app_1", AppName: "Acme", Type: inbox.TypeNotification, Message: text}
 }

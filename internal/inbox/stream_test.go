@@ -379,9 +379,7 @@ func TestStreamUpdatesDeadCodes(t *testing.T) {
 		sent := e.add(t, otp(user, "222222", expires))
 		wantMessage(t, s.nextMessage(t), sent)
 		for _, id := range []string{sent, before} {
-			if err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, e.svc.NumOf(id)) }); err != nil {
-				t.Fatal(err)
-			}
+			e.erase(t, id)
 			e.svc.CodesErased(ctx, user)
 			b := s.nextMessage(t)
 			m := decode(t, []byte(b.Data))
@@ -402,22 +400,15 @@ func TestStreamUpdatesDeadCodes(t *testing.T) {
 func TestStreamResumeReportsCodesErasedAway(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		e := newEnv(t, url, options{})
-		ctx := context.Background()
 		user := e.newUser(t)
 		expires := e.clock.Now().Add(5 * time.Minute)
-		erase := func(id string) {
-			t.Helper()
-			if err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, e.svc.NumOf(id)) }); err != nil {
-				t.Fatal(err)
-			}
-		}
 		early := e.add(t, otp(user, "111111", expires))
-		erase(early) // before the client's last message
+		e.erase(t, early) // before the client's last message
 		e.clock.Advance(time.Second)
 		e.add(t, otp(user, "222222", expires)) // stays alive
 		away := e.add(t, otp(user, "333333", expires))
 		e.clock.Advance(time.Second)
-		erase(away) // while the client is away
+		e.erase(t, away) // while the client is away
 
 		s := e.openStream(t, user, http.Header{"Last-Event-Id": {away}}, "")
 		wantOpening(t, s.next(t), away)

@@ -16,8 +16,7 @@ func TestUnlinkFromAccount(t *testing.T) {
 		app, key := e.app("Acme")
 		b := e.browser()
 		b.login(e.user())
-		path := e.linkPath(key, "ext-1")
-		want(t, "approve", b.submit(path, path, url.Values{"action": {"approve"}}), http.StatusSeeOther, "")
+		e.approve(b, key, "ext-1")
 
 		p := b.get("/account")
 		want(t, "account", p, http.StatusOK, `<li class="app" data-id="`+app.ID+`">`)
@@ -44,8 +43,7 @@ func TestInboxPage(t *testing.T) {
 		_, key := e.app("Acme")
 		b := e.browser()
 		b.login(e.user())
-		path := e.linkPath(key, "ext-1")
-		want(t, "approve", b.submit(path, path, url.Values{"action": {"approve"}}), http.StatusSeeOther, "")
+		e.approve(b, key, "ext-1")
 		want(t, "empty inbox", b.get("/inbox"), http.StatusOK, `data-last-event-id="0"`)
 
 		status, out := e.api(key, "/api/otp", map[string]any{"user_id": "ext-1", "reference": "<b>ref</b>",

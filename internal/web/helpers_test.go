@@ -169,6 +169,14 @@ func (e *env) linkPath(key, extID string) string {
 	return strings.TrimPrefix(u, "http://127.0.0.1")
 }
 
+// approve has b, signed in, approve the link of the app's extID through
+// the consent page.
+func (e *env) approve(b *browser, key, extID string) {
+	e.t.Helper()
+	path := e.linkPath(key, extID)
+	want(e.t, "approve", b.submit(path, path, url.Values{"action": {"approve"}}), http.StatusSeeOther, "")
+}
+
 // linked reports whether the app's extID is linked, as the app sees it.
 func (e *env) linked(key, extID string) bool {
 	e.t.Helper()

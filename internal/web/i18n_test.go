@@ -161,8 +161,7 @@ func TestInboxPageInDutch(t *testing.T) {
 		_, key := e.app("Acme")
 		b := e.browser()
 		b.login(e.user())
-		path := e.linkPath(key, "ext-1")
-		want(t, "approve", b.submit(path, path, url.Values{"action": {"approve"}}), http.StatusSeeOther, "")
+		e.approve(b, key, "ext-1")
 		wantAll(t, "empty inbox", b.getAccepting("/inbox", "nl-NL"), http.StatusOK, `<html lang="nl">`,
 			`<a href="/inbox" aria-current="page">Inbox</a>`, "Nog geen berichten.",
 			`data-live="Live: nieuwe berichten verschijnen hier zodra ze binnenkomen."`,

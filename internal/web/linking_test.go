@@ -122,8 +122,7 @@ func TestCSRFRejected(t *testing.T) {
 		u := e.user()
 		b := e.browser()
 		b.login(u)
-		linked := e.linkPath(key, "ext-linked")
-		want(t, "approve", b.submit(linked, linked, url.Values{"action": {"approve"}}), http.StatusSeeOther, "")
+		e.approve(b, key, "ext-linked")
 		pending := e.linkPath(key, "ext-pending")
 		// A token of another browser's anonymous cookie is no good here.
 		foreign := e.browser().get("/login").csrf(t)
