@@ -297,15 +297,24 @@ type Row struct{ row *sql.Row }
 // Scan copies the row into dest.
 func (r *Row) Scan(dest ...any) error { return mapErr(r.row.Scan(dest...)) }
 
-// QueryRow runs a query expected to return at most one row, on the read pool.
-// It is for lookups by key. On SQLite such a read takes microseconds, while
-// watching a cancellable ctx takes two goroutines per query (database/sql's
-// and the driver's): QueryRow drops ctx's cancellation there, which made
-// the load tool's link status 5 % faster.
-func (d *DB) QueryRow(ctx context.Context, query string, args ...any) *Row {
+// detach returns ctx without its cancellation on SQLite, for statements
+// that take microseconds there: the driver (and, outside a transaction,
+// database/sql) watches a cancellable context with a goroutine per
+// statement, which cost more than the statement. It made the load tool's
+// link status 5 % faster (point reads) and OTP send's CPU 10 % lower (the
+// writer's statements, on the path every writer queues behind; the writer
+// checks each caller's context before running its transaction).
+func (d *DB) detach(ctx context.Context) context.Context {
 	if d.Dialect == SQLite {
-		ctx = context.WithoutCancel(ctx)
+		return context.WithoutCancel(ctx)
 	}
+	return ctx
+}
+
+// QueryRow runs a query expected to return at most one row, on the read pool.
+// It is for lookups by key, so its context is detached on SQLite.
+func (d *DB) QueryRow(ctx context.Context, query string, args ...any) *Row {
+	ctx = d.detach(ctx)
 	if st := d.stmts.get(ctx, d.read, query, args); st != nil {
 		return &Row{st.QueryRowContext(ctx, args...)}
 	}

@@ -63,21 +63,9 @@ func (t *Tx) stmt(ctx context.Context, query string, args []any) *sql.Stmt {
 	return nil
 }
 
-// detach returns ctx without its cancellation on SQLite. A statement of
-// the writer takes microseconds, and the driver watches a cancellable
-// context with a goroutine per statement, which cost more than the
-// statement, on the path every writer queues behind. The writer checks each
-// caller's context before running its transaction.
-func (t *Tx) detach(ctx context.Context) context.Context {
-	if t.db.Dialect == SQLite {
-		return context.WithoutCancel(ctx)
-	}
-	return ctx
-}
-
 // QueryRow runs a query expected to return at most one row.
 func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *Row {
-	ctx = t.detach(ctx)
+	ctx = t.db.detach(ctx)
 	if st := t.stmt(ctx, query, args); st != nil {
 		return &Row{st.QueryRowContext(ctx, args...)}
 	}
@@ -86,7 +74,7 @@ func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *Row {
 
 // Query runs a query.
 func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	ctx = t.detach(ctx)
+	ctx = t.db.detach(ctx)
 	if st := t.stmt(ctx, query, args); st != nil {
 		rows, err := st.QueryContext(ctx, args...)
 		return rows, mapErr(err)
@@ -97,7 +85,7 @@ func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 
 // Exec runs one statement.
 func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	ctx = t.detach(ctx)
+	ctx = t.db.detach(ctx)
 	if st := t.stmt(ctx, query, args); st != nil {
 		res, err := st.ExecContext(ctx, args...)
 		return res, mapErr(err)
