@@ -35,7 +35,7 @@ func (s *Service) Routes(mux *http.ServeMux) {
 func (s *Service) limitPerIP(route string, l ratelimit.Limit) func(http.Handler) http.Handler {
 	key := func(r *http.Request) string { return "auth:" + route + ":ip:" + ipKey(httpx.ClientIP(r)) }
 	deny := func(w http.ResponseWriter, r *http.Request, res ratelimit.Result) {
-		httpx.RenderNested(w, http.StatusTooManyRequests, rateLimited(res.RetryAfter))
+		httpx.RenderNested(w, r, http.StatusTooManyRequests, rateLimited(res.RetryAfter))
 	}
 	return ratelimit.Middleware(s.cfg.Limiter, l, key, deny, s.log)
 }

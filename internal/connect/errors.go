@@ -77,6 +77,6 @@ type errorBody struct {
 
 // renderError writes e in the Connect API's shape; httpx.Adapter has chosen
 // the status and logged the cause.
-func renderError(w http.ResponseWriter, status int, e *errs.Error) {
+func renderError(w http.ResponseWriter, _ *http.Request, status int, e *errs.Error) {
 	httpx.WriteJSON(w, status, errorBody{Message: e.Message})
 }

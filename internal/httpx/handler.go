@@ -12,8 +12,9 @@ import (
 // HandlerFunc is an HTTP handler that returns its error instead of writing it.
 type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// Render writes an error in one surface's shape, with the status given.
-type Render func(w http.ResponseWriter, status int, e *errs.Error)
+// Render writes an error in one surface's shape, with the status given, in
+// answer to r (an HTML surface speaks the request's language).
+type Render func(w http.ResponseWriter, r *http.Request, status int, e *errs.Error)
 
 // Adapter turns HandlerFuncs into http.Handlers, writing their errors in one
 // surface's shape: each surface has one Adapter.
@@ -42,7 +43,7 @@ func (a Adapter) Error(w http.ResponseWriter, r *http.Request, err error) {
 		a.Log.DebugContext(r.Context(), "request rejected", "status", status, "code", e.Code, "err", err)
 	}
 	SetRetryAfter(w, e)
-	a.Render(w, status, e)
+	a.Render(w, r, status, e)
 }
 
 // SetRetryAfter sets Retry-After, in whole seconds rounded up, when e is a
@@ -64,7 +65,7 @@ type nestedError struct {
 
 // RenderNested writes e as {"error":{"code","message"}}. A 401 names the
 // Bearer scheme (RFC 6750 §3): these APIs take bearer tokens.
-func RenderNested(w http.ResponseWriter, status int, e *errs.Error) {
+func RenderNested(w http.ResponseWriter, _ *http.Request, status int, e *errs.Error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="linkbox"`)
 	}

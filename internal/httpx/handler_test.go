@@ -20,7 +20,7 @@ type rendered struct {
 	err    *errs.Error
 }
 
-func (rr *rendered) render(w http.ResponseWriter, status int, e *errs.Error) {
+func (rr *rendered) render(w http.ResponseWriter, _ *http.Request, status int, e *errs.Error) {
 	rr.calls++
 	rr.status, rr.err = status, e
 	httpx.WriteJSON(w, status, map[string]string{"code": e.Code, "message": e.Message})

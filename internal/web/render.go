@@ -123,8 +123,8 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, nam
 	return err
 }
 
-// renderError is the pages' httpx.Render, bound to r: an error page saying
-// what went wrong, with the status of the error's kind.
+// renderError is the pages' httpx.Render: an error page saying what went
+// wrong, in r's language, with the status of the error's kind.
 func (s *Service) renderError(w http.ResponseWriter, r *http.Request, status int, e *errs.Error) {
 	l := pageLanguage(r)
 	title := l.statusText(status)
@@ -153,15 +153,11 @@ func setSecurityHeaders(h http.Header) {
 // page adapts a page handler: security headers first, a language chosen
 // with ?lang= remembered, errors as HTML pages in the request's language.
 func (s *Service) page(h httpx.HandlerFunc) http.Handler {
+	inner := s.adapt.H(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w.Header())
 		s.rememberLanguage(w, r)
-		if err := h(w, r); err != nil {
-			adapt := httpx.Adapter{Log: s.log, Render: func(w http.ResponseWriter, status int, e *errs.Error) {
-				s.renderError(w, r, status, e)
-			}}
-			adapt.Error(w, r, err)
-		}
+		inner.ServeHTTP(w, r)
 	})
 }
 

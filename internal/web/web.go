@@ -22,6 +22,7 @@ import (
 	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/connect"
 	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/inbox"
 	"github.com/linkbox/linkbox/internal/secrets"
 )
@@ -76,6 +77,7 @@ type Service struct {
 	inbox  Inbox
 	now    func() time.Time
 	log    *slog.Logger
+	adapt  httpx.Adapter                            // errors as HTML pages (renderError)
 	secure bool                                     // cookies only over https
 	pages  map[string]map[string]*template.Template // by locale code and page name
 	assets assetFiles
@@ -100,6 +102,7 @@ func NewService(d *db.DB, keys *secrets.Keyring, acc Accounts, links Links, ib I
 	}
 	s := &Service{db: d, keys: keys, acc: acc, links: links, inbox: ib, now: cfg.Now, log: log,
 		secure: u.Scheme == "https"}
+	s.adapt = httpx.Adapter{Log: log, Render: s.renderError}
 	if s.assets, err = loadAssets(); err != nil {
 		return nil, err
 	}
