@@ -144,6 +144,9 @@ func (o *Outbox) claim(ctx context.Context) ([]queued, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sms outbox: due: %w", err)
 	}
+	if len(due) == 0 {
+		return nil, nil // no write transaction for an idle poll
+	}
 	// One transaction for the batch: one commit, and a failure leaves no
 	// message leased by a round that will not send it.
 	var claimed []queued
