@@ -76,8 +76,12 @@ func (s *Service) sendOTP(ctx context.Context, app App, q sendOTPRequest, code s
 	if err != nil {
 		return fmt.Errorf("connect: send OTP: %w", err)
 	}
+	// One announcement per account: the erasure of the replaced OTP's code
+	// also makes the account's streams send the new message.
 	s.erased(ctx, erased)
-	s.inbox.Published(ctx, userID)
+	if !slices.Contains(erased, userID) {
+		s.inbox.Published(ctx, userID)
+	}
 	return nil
 }
 

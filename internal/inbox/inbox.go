@@ -173,6 +173,8 @@ func (s *Service) Published(ctx context.Context, userID string) {
 
 // CodesErased tells userID's open streams that codes were erased (their OTPs
 // died), once the erasure has committed, so that clients stop showing them.
+// The streams then also send any new messages: a transaction that did both
+// announces once, with CodesErased.
 func (s *Service) CodesErased(ctx context.Context, userID string) {
 	s.announce(ctx, userID, eventCodes)
 }
