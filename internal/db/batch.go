@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 )
@@ -23,10 +22,10 @@ type batcher struct {
 	reqs chan *txReq
 	done chan struct{}
 	quit chan struct{}
-	// sp holds the savepoint statements, prepared once on the writer's
-	// connection: unprepared, SQLite parsed two of them per transaction of
-	// a group. A statement missing (its prepare failed) runs unprepared.
-	sp map[string]*sql.Stmt
+	// prepared says the savepoint statements are in the store's
+	// statement cache: unprepared, SQLite parsed two of them per
+	// transaction of a group.
+	prepared bool
 }
 
 // The savepoint statements of a group's transactions.
@@ -93,11 +92,6 @@ func (b *batcher) close() {
 
 func (b *batcher) run() {
 	defer close(b.done)
-	defer func() {
-		for _, st := range b.sp {
-			st.Close()
-		}
-	}()
 	for {
 		var group []*txReq
 		select {
@@ -116,23 +110,22 @@ func (b *batcher) run() {
 				break more
 			}
 		}
-		if b.sp == nil && len(group) > 1 {
+		if !b.prepared && len(group) > 1 {
 			b.prepare()
 		}
 		b.commit(group)
 	}
 }
 
-// prepare prepares the savepoint statements on the writer's connection, at
-// the first group that needs them: by then Open has set the store up, which
-// a connection opened alongside could find locked.
+// prepare puts the savepoint statements in the statement cache, at the
+// first group that needs them: by then Open has set the store up, which a
+// connection opened alongside could find locked. One that fails to prepare
+// runs unprepared.
 func (b *batcher) prepare() {
-	b.sp = make(map[string]*sql.Stmt)
 	for _, q := range []string{spBegin, spRollback, spRelease} {
-		if st, err := b.d.write.Prepare(q); err == nil {
-			b.sp[q] = st
-		}
+		b.d.stmts.prepare(context.Background(), b.d.write, q)
 	}
+	b.prepared = true
 }
 
 // drain fails what was queued when the store closed.
@@ -198,7 +191,7 @@ func (b *batcher) inSavepoint(r *txReq, tx *Tx, fnErr *error) error {
 // exec runs savepoint statement q in tx.
 func (b *batcher) exec(tx *Tx, q string) error {
 	var err error
-	if st := b.sp[q]; st != nil {
+	if st := b.d.stmts.load(b.d.write, q); st != nil {
 		_, err = tx.tx.Stmt(st).Exec()
 	} else {
 		_, err = tx.tx.Exec(q)

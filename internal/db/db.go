@@ -220,7 +220,16 @@ const maxStmts = 512
 // miss, or nil to run the query unprepared (no cache, no arguments, cache
 // full, or prepare failed — then the plain call reports the error).
 func (c *stmtCache) get(ctx context.Context, pool *sql.DB, query string, args []any) *sql.Stmt {
-	if c == nil || len(args) == 0 {
+	if len(args) == 0 {
+		return nil
+	}
+	return c.prepare(ctx, pool, query)
+}
+
+// prepare is get for a query known to be one statement, with arguments or
+// not (the group commit's savepoint statements).
+func (c *stmtCache) prepare(ctx context.Context, pool *sql.DB, query string) *sql.Stmt {
+	if c == nil {
 		return nil
 	}
 	if st := c.load(pool, query); st != nil || c.n.Load() >= maxStmts {
