@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5"
@@ -27,13 +26,16 @@ import (
 	"github.com/linkbox/linkbox/internal/sms/smstest"
 )
 
-// stack is the whole Linkbox over one store, served on a real port.
+// stack is the whole Linkbox over one store, served on a real port, sending
+// its SMS to gw.
 type stack struct {
 	srv *app.Server
 	url string
+	gw  *smstest.Gateway
 }
 
-func newStack(t *testing.T, databaseURL string) *stack {
+// newStack starts a stack with opt (its Hash is always a cheap one).
+func newStack(t *testing.T, databaseURL string, opt app.Options) *stack {
 	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	gw := smstest.NewGateway(t)
@@ -50,7 +52,8 @@ func newStack(t *testing.T, databaseURL string) *stack {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cheap := accounts.HashParams{Memory: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
-	srv, err := app.New(context.Background(), cfg, log, app.Options{Hash: &cheap})
+	opt.Hash = &cheap
+	srv, err := app.New(context.Background(), cfg, log, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +64,7 @@ func newStack(t *testing.T, databaseURL string) *stack {
 		ts.Close()
 		srv.Close()
 	})
-	return &stack{srv: srv, url: ts.URL}
+	return &stack{srv: srv, url: ts.URL, gw: gw}
 }
 
 // api posts body to a Connect endpoint and decodes the answer.
@@ -135,17 +138,14 @@ func sseClient(t *testing.T, url, token string) <-chan string {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("stream: %s", resp.Status)
 	}
-	t.Cleanup(func() { resp.Body.Close() })
-	events := make(chan string, 16)
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); resp.Body.Close() })
+	raw, events := make(chan event), make(chan string, 16)
+	go readEvents(resp.Body, raw, done)
 	go func() {
-		s := bufio.NewScanner(resp.Body)
-		event := ""
-		for s.Scan() {
-			if v, ok := strings.CutPrefix(s.Text(), "event: "); ok {
-				event = v
-			}
-			if data, ok := strings.CutPrefix(s.Text(), "data: "); ok {
-				events <- event + " " + data
+		for ev := range raw {
+			if ev.data != "" {
+				events <- ev.name + " " + ev.data
 			}
 		}
 	}()
@@ -158,7 +158,7 @@ func sseClient(t *testing.T, url, token string) <-chan string {
 // sends a notification seen by the page and an SSE client, and unlinks.
 func TestSeedFlowInABrowser(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, databaseURL string) {
-		s := newStack(t, databaseURL)
+		s := newStack(t, databaseURL, app.Options{})
 		ctx := context.Background()
 		returned := make(chan string, 1)
 		shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

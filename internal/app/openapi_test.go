@@ -7,10 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,9 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
-	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/app"
-	"github.com/linkbox/linkbox/internal/config"
 	"github.com/linkbox/linkbox/internal/sms/smstest"
 )
 
@@ -49,32 +45,9 @@ func (c *testClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 func newContract(t *testing.T, databaseURL string) *contract {
 	t.Helper()
-	ts := httptest.NewUnstartedServer(nil)
-	gw := smstest.NewGateway(t)
-	cfg, err := config.FromEnv(env(map[string]string{
-		"LINKBOX_DATABASE_URL":       databaseURL,
-		"LINKBOX_PUBLIC_URL":         "http://" + ts.Listener.Addr().String(),
-		"LINKBOX_SMS_PROVIDER":       "webhook",
-		"LINKBOX_SMS_WEBHOOK_URL":    gw.URL(),
-		"LINKBOX_SMS_WEBHOOK_SECRET": gw.Secret(),
-	})).Parse()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &contract{sms: gw, clock: &testClock{}}
-	cheap := accounts.HashParams{Memory: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
-	c.srv, err = app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{Now: c.clock.now, Hash: &cheap})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.srv.Start(context.Background())
-	ts.Config.Handler = c.srv.Handler()
-	ts.Start()
-	t.Cleanup(func() {
-		ts.Close()
-		c.srv.Close()
-	})
-	c.url = ts.URL
+	clock := &testClock{}
+	st := newStack(t, databaseURL, app.Options{Now: clock.now})
+	c := &contract{srv: st.srv, url: st.url, sms: st.gw, clock: clock}
 	c.loadDocument(t)
 	return c
 }
@@ -297,7 +270,9 @@ func readEvents(body io.Reader, events chan<- event, done <-chan struct{}) {
 			}
 			ev = event{}
 		}
-		name, value, _ := strings.Cut(line, ": ")
+		// "field: value", the space optional (the SSE format).
+		name, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
 		switch name {
 		case "id":
 			ev.id = value
@@ -341,8 +316,6 @@ func (c *contract) checkMessage(t *testing.T, ev event) map[string]any {
 	return m
 }
 
-var smsCode = regexp.MustCompile(`\b\d{6}\b`)
-
 // code waits for the next SMS to phone and returns its code.
 func (c *contract) code(t *testing.T, phone string) string {
 	t.Helper()
@@ -352,7 +325,7 @@ func (c *contract) code(t *testing.T, phone string) string {
 	if err != nil {
 		t.Fatalf("no SMS to %s: %v", phone, err)
 	}
-	code := smsCode.FindString(m.Body)
+	code := smstest.Code(m.Body)
 	if code == "" {
 		t.Fatalf("SMS without a code: %q", m.Body)
 	}
