@@ -88,15 +88,14 @@
   }
   source.addEventListener("update", function (e) {
     var m = parse(e.data);
-    if (!m || !m.id || m.code) {
+    // Ids are msg_ and base64url, safe inside a quoted attribute selector.
+    if (!m || !/^msg_[A-Za-z0-9_-]+$/.test(m.id || "") || m.code) {
       return;
     }
-    list.querySelectorAll("li.message").forEach(function (li) {
-      var code = li.getAttribute("data-id") === m.id && li.querySelector(".code");
-      if (code) {
-        code.remove();
-      }
-    });
+    var code = list.querySelector('li.message[data-id="' + m.id + '"] .code');
+    if (code) {
+      code.remove();
+    }
   });
   source.addEventListener("message", function (e) {
     var m = parse(e.data);
