@@ -27,21 +27,6 @@ type App struct {
 	CreatedAt  time.Time
 }
 
-// allows reports whether returnURL is registered for the app: equal to a
-// registered URL, or under a registered prefix ending in "/" (so that the
-// prefix fixes the host and cannot be extended into another one).
-func (a App) allows(returnURL string) bool {
-	if _, err := url.Parse(returnURL); err != nil {
-		return false
-	}
-	for _, r := range a.ReturnURLs {
-		if returnURL == r || (strings.HasSuffix(r, "/") && strings.HasPrefix(returnURL, r)) {
-			return true
-		}
-	}
-	return false
-}
-
 // CreateApp registers an app and returns it with its API key, which is shown
 // only now: the store keeps its keyed hash. otpTTL 0 means 5 minutes.
 func (s *Service) CreateApp(ctx context.Context, name string, returnURLs []string, otpTTL time.Duration) (App, string, error) {
@@ -98,13 +83,16 @@ func newApp(name string, returnURLs []string, otpTTL time.Duration) (App, error)
 }
 
 // checkReturnURL accepts an absolute https URL, or http on the local machine
-// only, without credentials or fragment.
+// only, without credentials or fragment, whose path is already resolved (see
+// isClean); a prefix, ending in "/", has no query either.
 func checkReturnURL(raw string) error {
 	bad := errs.E(errs.Invalid, "invalid_return_url",
-		fmt.Sprintf("Return URL %q must be an absolute https URL (http only for localhost), without user info or fragment", raw))
+		fmt.Sprintf("Return URL %q must be an absolute https URL (http only for localhost), without user info or fragment, "+
+			"dot segments, backslashes, encoded slashes or empty path segments; a prefix (ending in /) without query", raw))
 	u, err := url.Parse(raw)
-	if err != nil || len(raw) > maxReturnURL || u.Host == "" || u.User != nil ||
-		strings.Contains(raw, "#") || strings.ContainsFunc(raw, unicode.IsSpace) {
+	if err != nil || len(raw) > maxReturnURL || u.Host == "" || u.User != nil || u.Opaque != "" ||
+		strings.ContainsAny(raw, `#\`) || strings.ContainsFunc(raw, unicode.IsSpace) ||
+		!isClean(u.EscapedPath()) || (strings.HasSuffix(raw, "/") && u.RawQuery != "") {
 		return bad
 	}
 	switch {

@@ -21,7 +21,8 @@ import (
 //	429     Too many attempts                     5 wrong codes killed the OTP: send a new one (no Retry-After: waiting does not help)
 //	429     Rate limit exceeded                   over 100 requests/s (burst 200) per app, 10 OTP sends per minute per (app, user_id),
 //	                                              or 30 wrong API keys per minute from one IP; with Retry-After and X-RateLimit-*
-//	400     Invalid return_url                    return_url not a string, or not registered for the app (exact, or under a registered prefix ending in "/")
+//	400     Invalid return_url                    return_url not a string, or not registered for the app (exact, or under a registered prefix ending in "/"
+//	                                              once its dot segments are resolved; backslashes, encoded slashes, empty segments refused)
 //	400     Invalid user_id                       user_id neither a JSON string nor a JSON integer (an integer is used as its decimal text)
 //	400     Invalid reference | message | code   that field is not a JSON string
 //	                                              (all: control characters refused, except tabs and line breaks in message)

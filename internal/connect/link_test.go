@@ -156,6 +156,73 @@ func TestReturnURLRegistered(t *testing.T) {
 	})
 }
 
+// TestReturnURLTraversal: a URL that reads as under a registered prefix but
+// leads out of it once a browser resolves it is refused, in the API's error
+// shape, and writes nothing; dot segments that stay under the prefix are
+// fine.
+func TestReturnURLTraversal(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, nil)
+		_, key := e.createApp("App", "https://your-app.com/nofbox-return/", "http://localhost:3000/cb/")
+		const p = "https://your-app.com/nofbox-return/"
+		tests := []struct {
+			returnURL string
+			ok        bool
+		}{
+			{p + "a/../b", true},
+			{p + "./100", true},
+			{p + "a/%2e%2e/b", true},
+			{p + "a/..", true},
+			{"https://YOUR-APP.com/nofbox-return/100", true},
+			{p + "100?next=..%2F..%2Fx", true},
+			{"http://localhost:3000/cb/100", true},
+			{p + "../../x", false},
+			{p + "../x", false},
+			{p + "..", false},
+			{p + "a/../../x", false},
+			{p + "%2e%2e/x", false},
+			{p + "%2E%2E/x", false},
+			{p + "%2E%2e/x", false},
+			{p + ".%2e/x", false},
+			{p + "%2E./x", false},
+			{p + "%2e%2e", false},
+			{p + "%2F%2Fevil.com", false},
+			{p + "%2fx", false},
+			{p + "%5c%5cevil.com", false},
+			{p + "%5Cx", false},
+			{p + `\evil.com`, false},
+			{p + `..\..\x`, false},
+			{`https://your-app.com\nofbox-return/`, false},
+			{"//evil.com/nofbox-return/", false},
+			{p + "/evil.com", false},
+			{p + "..//evil.com", false},
+			{"https://your-app.com@evil.com/nofbox-return/", false},
+			{"https://user@your-app.com/nofbox-return/100", false},
+			{"https://your-app.com:8443/nofbox-return/100", false},
+			{"http://localhost:3001/cb/100", false},
+			{"http://localhost/cb/100", false},
+			{"https://your-app.com/nofbox-returnX/100", false},
+			{"https://your-app.com/nofbox-returnX", false},
+			{"https://your-app.com/nofbox-return", false},
+			{"http://your-app.com/nofbox-return/100", false},
+			{"https:your-app.com/nofbox-return/", false},
+		}
+		for _, tt := range tests {
+			before := e.snapshot()
+			r := e.postJSON(key, "/api/link-account", map[string]any{"user_id": "100", "return_url": tt.returnURL})
+			switch {
+			case tt.ok && (r.status != http.StatusOK || r.body["url"] == nil):
+				t.Errorf("%q: %d %v, want a linking URL", tt.returnURL, r.status, r.body)
+			case !tt.ok:
+				wantError(t, tt.returnURL, r, http.StatusBadRequest, "Invalid return_url")
+				if e.snapshot() != before {
+					t.Errorf("%q: refused, yet written", tt.returnURL)
+				}
+			}
+		}
+	})
+}
+
 // TestForeignApp: an app sees only its own links, tokens and OTPs, even for
 // the same user_id linked to the same account.
 func TestForeignApp(t *testing.T) {
