@@ -38,6 +38,9 @@ type Outbox struct {
 	Backoff func(n int) time.Duration
 	// Workers bounds the messages sent at once.
 	Workers int
+	// Budget, when set, is consulted by Enqueue before each message: every
+	// SMS, whichever door asks for it, goes through Enqueue.
+	Budget *Budget
 }
 
 // NewOutbox returns an Outbox that delivers through s.
@@ -67,7 +70,16 @@ func ExponentialBackoff(base, limit time.Duration) func(n int) time.Duration {
 
 // Enqueue queues a message to to. Call it inside the transaction that decides
 // to send it, through that transaction's q, then Kick after the commit.
+// When the Budget refuses the message, Enqueue writes nothing and returns
+// the refusal, an *errs.Error (sms_country_not_allowed,
+// sms_budget_exhausted): return it, so that the transaction rolls back
+// whole and the client learns why.
 func (o *Outbox) Enqueue(ctx context.Context, q db.Querier, to, body string) error {
+	if o.Budget != nil {
+		if err := o.Budget.Take(ctx, to); err != nil {
+			return err
+		}
+	}
 	_, err := q.Exec(ctx, `INSERT INTO sms_outbox (id, to_phone, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)`,
 		ids.New("sms_"), to, body, o.now().UnixMilli(), o.now().UnixMilli())
 	if err != nil {

@@ -68,10 +68,11 @@ func (c Config) LogValue() slog.Value {
 }
 
 // New returns the Sender that cfg selects. log receives the console
-// provider's lines.
+// provider's lines, and the warning that they hold the codes.
 func New(cfg Config, log *slog.Logger) (Sender, error) {
 	switch cfg.Provider {
 	case ProviderConsole, "":
+		warnConsole(log)
 		return &Console{Log: log}, nil
 	case ProviderWebhook:
 		return newWebhook(cfg)
@@ -81,6 +82,16 @@ func New(cfg Config, log *slog.Logger) (Sender, error) {
 		return nil, fmt.Errorf("sms: unknown provider %q: want %q, %q or %q",
 			cfg.Provider, ProviderConsole, ProviderWebhook, ProviderTwilio)
 	}
+}
+
+// warnConsole says at start-up what the console provider does by design:
+// its log line is the message, code and all.
+func warnConsole(log *slog.Logger) {
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Warn("SMS provider is console: every SMS, with its code, is written to this log instead of being sent; " +
+		"for development only, set LINKBOX_SMS_PROVIDER to deliver them")
 }
 
 func newWebhook(cfg Config) (*Webhook, error) {
