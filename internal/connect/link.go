@@ -112,8 +112,8 @@ func md5Hex(s string) string {
 // linkURL returns the URL of the hosted linking page for (appID, extID,
 // returnURL): the pending token's when there is one, so that a user who
 // reloads the app's page gets the same URL, else a new token's. On PostgreSQL
-// two concurrent first requests may each create a token; both are valid and
-// whichever is used links the same pair.
+// two concurrent first requests may each create a token; both are valid,
+// and the approval of either spends the other.
 func (s *Service) linkURL(ctx context.Context, appID, extID, returnURL string) (string, error) {
 	now := s.now()
 	var token string

@@ -254,30 +254,74 @@ func TestForeignApp(t *testing.T) {
 	})
 }
 
-// TestRelinkToAnotherAccount: a token handed out before the pair was linked
-// and approved afterwards by another account moves the link; OTPs sent to
-// the old account die.
-func TestRelinkToAnotherAccount(t *testing.T) {
+// TestSecondPendingTokenRefused: of two tokens handed out for one (app,
+// user_id), the approval of the first spends the second, so that another
+// account cannot take the link over with it; the first account's link and
+// codes stay.
+func TestSecondPendingTokenRefused(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		e := newEnv(t, url, nil)
 		_, key := e.createApp("App")
 		a, b := e.createUser("a@example.org", "alice"), e.createUser("b@example.org", "bob")
 		first := tokenOf(t, e.linkURL(key, "100", returnTo))
 		second := tokenOf(t, e.linkURL(key, "100", returnTo+"?second"))
+		other := tokenOf(t, e.linkURL(key, "101", returnTo))
 		if _, err := e.svc.ApproveLink(t.Context(), first, a.id); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := e.svc.PendingLink(t.Context(), second); !errs.Is(err, errs.Gone, "link_used") {
+			t.Errorf("PendingLink of the second token: %v, want Gone link_used", err)
+		}
 		code := e.sendOTP(key, "100", "login", a)
-		if _, err := e.svc.ApproveLink(t.Context(), second, b.id); err != nil {
+		if _, err := e.svc.ApproveLink(t.Context(), second, b.id); !errs.Is(err, errs.Gone, "link_used") {
+			t.Fatalf("ApproveLink of the second token by another account: %v, want Gone link_used", err)
+		}
+		r := e.postJSON(key, "/api/link-account", map[string]any{"user_id": "100", "return_url": returnTo})
+		if r.body["username"] != "alice" {
+			t.Errorf("link-account after the refused approval: %v, want alice's account", r.body)
+		}
+		if got := e.newest(a).Code; got != code {
+			t.Errorf("the first account's inbox shows code %q, want %q", got, code)
+		}
+		if _, err := e.svc.PendingLink(t.Context(), other); err != nil {
+			t.Errorf("the token of another user_id: %v, want it still pending", err)
+		}
+	})
+}
+
+// TestLinkTakenRefused: a token still pending for a pair linked to another
+// account (handed out while the link was being approved) is refused with a
+// Conflict and changes nothing; the linked account itself may use it.
+func TestLinkTakenRefused(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, nil)
+		_, key := e.createApp("App")
+		a, b := e.createUser("a@example.org", "alice"), e.createUser("b@example.org", "bob")
+		late := tokenOf(t, e.linkURL(key, "100", returnTo))
+		e.link(key, "100", a)
+		// The approval spent late; as if the request that issued late had
+		// read "not linked" before it and inserted its token after it:
+		if _, err := e.db.Exec(t.Context(), `UPDATE link_tokens SET used_at = NULL`); err != nil {
 			t.Fatal(err)
 		}
-		if got := e.newest(a).Code; got != "" {
-			t.Errorf("the old account's inbox still shows code %q", got)
+		before := e.snapshot()
+		if _, err := e.svc.ApproveLink(t.Context(), late, b.id); !errs.Is(err, errs.Conflict, "link_taken") {
+			t.Fatalf("ApproveLink for a pair linked to another account: %v, want Conflict link_taken", err)
 		}
-		wantError(t, "old account's code", e.verify(key, "100", "login", code), http.StatusBadRequest, "Invalid OTP code")
+		if after := e.snapshot(); after != before {
+			t.Errorf("a refused approval wrote:\n%s\nthen:\n%s", before, after)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM links WHERE user_id = ?`, a.id); n != 1 {
+			t.Errorf("links of the first account = %d, want 1", n)
+		}
+		if _, err := e.svc.ApproveLink(t.Context(), late, a.id); err != nil {
+			t.Errorf("ApproveLink by the linked account itself: %v", err)
+		}
+		wantBody(t, "unlink", e.postJSON(key, "/api/link-account/unlink", map[string]any{"user_id": "100"}), http.StatusOK, success)
+		e.link(key, "100", b)
 		r := e.postJSON(key, "/api/link-account", map[string]any{"user_id": "100", "return_url": returnTo})
 		if r.body["username"] != "bob" {
-			t.Errorf("link-account after relinking: %v, want bob's account", r.body)
+			t.Errorf("link-account after unlink and relink: %v, want bob's account", r.body)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/db"
@@ -51,32 +52,66 @@ func (s *Service) PendingLink(ctx context.Context, token string) (LinkRequest, e
 }
 
 // ApproveLink spends the token and links its (app, user_id) to the account
-// userID, in one transaction, replacing an earlier link of that pair; OTPs
-// the pair had sent to another account die. It returns the app's return URL.
+// userID, in one transaction, and returns the app's return URL. Every other
+// pending token of the pair is spent with it: left alive, one would let
+// another account approve it later. A pair linked to another account stays
+// linked to it (Conflict "link_taken"): the link moves only after that
+// account or the app unlinks it.
 func (s *Service) ApproveLink(ctx context.Context, token, userID string) (string, error) {
 	now := s.now()
-	var (
-		t       spentToken
-		changed []string
-	)
+	var t spentToken
 	err := s.db.InTx(ctx, func(tx *db.Tx) error {
 		var err error
-		if t, err = s.spendToken(ctx, tx, token, now); err != nil {
+		if t, err = s.spendPair(ctx, tx, token, now); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO links (app_id, external_user_id, user_id, created_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (app_id, external_user_id) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at`,
+			ON CONFLICT (app_id, external_user_id) DO NOTHING`,
 			t.appID, t.extID, userID, now.UnixMilli()); err != nil {
 			return err
 		}
-		changed, err = s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id = ? AND user_id <> ?`, t.appID, t.extID, userID)
+		linked, err := linkedUser(ctx, tx, t.appID, t.extID)
+		if err == nil && linked != userID {
+			return errLinkTaken
+		}
 		return err
 	})
 	if err != nil {
 		return "", fmt.Errorf("connect: approve link: %w", err)
 	}
-	s.erased(ctx, changed)
 	return t.returnURL, nil
+}
+
+// spendPair spends the token and every other pending token of its (app,
+// user_id), in one conditional update: of two approvals racing for tokens
+// of one pair, the second finds its own token spent.
+func (s *Service) spendPair(ctx context.Context, tx *db.Tx, token string, now time.Time) (spentToken, error) {
+	if token == "" || len(token) > maxLinkToken {
+		return spentToken{}, errLinkNotFound
+	}
+	hash := s.tokenHash(token)
+	var t spentToken
+	err := tx.QueryRow(ctx, `SELECT app_id, external_user_id, return_url FROM link_tokens WHERE token_hash = ?`,
+		hash).Scan(&t.appID, &t.extID, &t.returnURL)
+	if errors.Is(err, db.ErrNotFound) {
+		return t, errLinkNotFound
+	}
+	if err != nil {
+		return t, err
+	}
+	spent, err := db.QueryAll(ctx, tx, scanHash, `UPDATE link_tokens SET used_at = ?
+		WHERE app_id = ? AND external_user_id = ? AND used_at IS NULL AND expires_at > ?
+		RETURNING token_hash`, now.UnixMilli(), t.appID, t.extID, now.UnixMilli())
+	if err != nil || slices.Contains(spent, hash) {
+		return t, err
+	}
+	return t, tokenDead(ctx, tx, hash)
+}
+
+func scanHash(rows *sql.Rows) (string, error) {
+	var h string
+	err := rows.Scan(&h)
+	return h, err
 }
 
 // DenyLink spends the token without linking and returns the app's return URL.
@@ -112,17 +147,23 @@ func (s *Service) spendToken(ctx context.Context, tx *db.Tx, token string, now t
 	if !errors.Is(err, db.ErrNotFound) {
 		return t, err
 	}
+	return t, tokenDead(ctx, tx, hash)
+}
+
+// tokenDead says why the token of hash could not be spent: errLinkNotFound,
+// errLinkUsed or errLinkExpired.
+func tokenDead(ctx context.Context, tx *db.Tx, hash string) error {
 	var used sql.NullInt64
-	err = tx.QueryRow(ctx, `SELECT used_at FROM link_tokens WHERE token_hash = ?`, hash).Scan(&used)
+	err := tx.QueryRow(ctx, `SELECT used_at FROM link_tokens WHERE token_hash = ?`, hash).Scan(&used)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
-		return t, errLinkNotFound
+		return errLinkNotFound
 	case err != nil:
-		return t, err
+		return err
 	case used.Valid:
-		return t, errLinkUsed
+		return errLinkUsed
 	}
-	return t, errLinkExpired
+	return errLinkExpired
 }
 
 // LinkedApp is an app linked to an account.
