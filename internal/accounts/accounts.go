@@ -26,8 +26,16 @@ import (
 
 // Lifetimes and caps of DESIGN.md's security baseline.
 const (
-	accessTTL       = time.Hour
-	refreshTTL      = 30 * 24 * time.Hour
+	// DefaultAccessTTL is an access token's lifetime unless
+	// LINKBOX_ACCESS_TOKEN_TTL says otherwise.
+	DefaultAccessTTL = time.Hour
+	refreshTTL       = 30 * 24 * time.Hour
+	// refreshGrace is how long a rotated refresh token still returns its
+	// successor instead of counting as a replay.
+	refreshGrace = 30 * time.Second
+	// successorPurpose is the keyring purpose that seals a rotated refresh
+	// token's successor for the grace.
+	successorPurpose = "refresh-successor"
 	codeTTL         = 10 * time.Minute
 	maxCodeAttempts = 5
 	smsCooldown     = time.Minute
@@ -54,6 +62,7 @@ type SMSQueue interface {
 // Config tunes a Service.
 type Config struct {
 	Issuer          string            // LINKBOX_PUBLIC_URL; the iss of access tokens
+	AccessTTL       time.Duration     // LINKBOX_ACCESS_TOKEN_TTL; zero: DefaultAccessTTL
 	Algorithm       string            // AlgEdDSA (default) or AlgHS256
 	Hash            HashParams        // zero: DefaultHashParams()
 	HashConcurrency int               // password hashes computed at once; <= 0: GOMAXPROCS
@@ -72,11 +81,29 @@ type Service struct {
 	dummy   string // a hash no password matches, verified for unknown phones
 	signing *keyStore
 	parser  *jwt.Parser
-	// verified maps the SHA-256 of access tokens already verified to their
-	// subject. Authenticate runs on every request of every surface, and an
+	// verified maps the SHA-256 of access tokens already verified to what
+	// they say. Authenticate runs on every request of every surface, and an
 	// Ed25519 verification costs more than all the rest of a request.
-	verified *ttlcache.Cache[[sha256.Size]byte, string]
+	verified *ttlcache.Cache[[sha256.Size]byte, verifiedToken]
 	api      httpx.Adapter
+	// revokers end what a user's sessions hold beyond this package (page
+	// sessions, event streams) when accounts revokes them.
+	revokers []Revoker
+}
+
+// Revoker ends, inside the revoking transaction q, what a user's sessions
+// opened beyond the Accounts API: page sessions, event streams. session
+// names one session — a refresh token family ("fam_…"), the sid of its
+// access tokens — or, when "", every session of the user.
+type Revoker interface {
+	RevokeSessions(ctx context.Context, q db.Querier, userID, session string) error
+}
+
+// AddRevoker has r end the user's sessions whenever accounts revokes them:
+// on logout, block, suspension and password reset. Call it while wiring,
+// before serving.
+func (s *Service) AddRevoker(r Revoker) {
+	s.revokers = append(s.revokers, r)
 }
 
 // NewService returns a Service over d, loading the signing key of
@@ -91,7 +118,7 @@ func NewService(ctx context.Context, d *db.DB, keys *secrets.Keyring, smsq SMSQu
 	}
 	s := &Service{db: d, keys: keys, smsq: smsq, cfg: cfg, log: log}
 	s.hasher = newHasher(cfg.Hash, cfg.HashConcurrency)
-	s.verified = ttlcache.New[[sha256.Size]byte, string](verifiedTokens)
+	s.verified = ttlcache.New[[sha256.Size]byte, verifiedToken](verifiedTokens)
 	s.api = httpx.Adapter{Log: log, Render: httpx.RenderNested}
 	s.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{cfg.Algorithm}),
@@ -102,7 +129,7 @@ func NewService(ctx context.Context, d *db.DB, keys *secrets.Keyring, smsq SMSQu
 	if s.dummy, err = s.hasher.hash(ctx, randomPassword()); err != nil {
 		return nil, fmt.Errorf("accounts: dummy hash: %w", err)
 	}
-	s.signing = &keyStore{db: d, keys: keys, alg: cfg.Algorithm, now: cfg.Now}
+	s.signing = &keyStore{db: d, keys: keys, alg: cfg.Algorithm, now: cfg.Now, grace: cfg.AccessTTL + keyRefresh}
 	if err := s.signing.init(ctx); err != nil {
 		return nil, err
 	}
@@ -128,6 +155,12 @@ func withDefaults(cfg Config) (Config, error) {
 	}
 	if cfg.HashConcurrency <= 0 {
 		cfg.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if cfg.AccessTTL == 0 {
+		cfg.AccessTTL = DefaultAccessTTL
+	}
+	if cfg.AccessTTL < time.Second {
+		return cfg, fmt.Errorf("accounts: access token lifetime %s: want at least 1s", cfg.AccessTTL)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

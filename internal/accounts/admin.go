@@ -51,7 +51,7 @@ func (s *Service) SetStatus(ctx context.Context, phone, status string) (User, er
 		if u, err = userByPhone(ctx, tx, phone); err != nil || status == StatusActive {
 			return err
 		}
-		return revokeUser(ctx, tx, u.ID, now)
+		return s.revokeUser(ctx, tx, u.ID, now)
 	})
 	return u, err
 }

@@ -28,7 +28,7 @@ var smsBodies = map[string]string{
 // all inside tx. It returns a rate_limited error, writing nothing, when the
 // phone's SMS quota refuses.
 func (s *Service) sendCode(ctx context.Context, tx *db.Tx, u User, purpose string, now time.Time) error {
-	if err := takeSMSQuota(ctx, tx, u.Phone, now); err != nil {
+	if err := takeSMSQuota(ctx, tx, purpose, u.Phone, now); err != nil {
 		return err
 	}
 	return s.queueCode(ctx, tx, u, purpose, now)
@@ -57,27 +57,31 @@ func (s *Service) codeHash(userID, purpose, code string) string {
 	return s.keys.Hash("verification-code", userID+"|"+purpose+"|"+code)
 }
 
-// takeSMSQuota counts one SMS to phone, or refuses with rate_limited when the
-// last one is younger than the cooldown or the hour-long window that began
-// with the first is full. The conditional upsert decides atomically on both
-// engines, so concurrent requests cannot both slip under the cap.
-func takeSMSQuota(ctx context.Context, tx *db.Tx, phone string, now time.Time) error {
+// takeSMSQuota counts one SMS for purpose to phone, or refuses with
+// rate_limited when the last one is younger than the cooldown or the
+// hour-long window that began with the first is full. Each purpose has a
+// quota of its own: a stranger asking for this phone's password reset must
+// not spend the quota of its sign-up code. The conditional upsert decides
+// atomically on both engines, so concurrent requests cannot both slip under
+// the cap.
+func takeSMSQuota(ctx context.Context, tx *db.Tx, purpose, phone string, now time.Time) error {
 	ms := now.UnixMilli()
+	key := purpose + ":" + phone
 	windowOver, cooled := now.Add(-smsWindow).UnixMilli(), now.Add(-smsCooldown).UnixMilli()
-	err := db.ExecOne(ctx, tx, `INSERT INTO sms_quota (phone, window_start, sent, last_sent_at) VALUES (?, ?, 1, ?)
-		ON CONFLICT (phone) DO UPDATE SET
+	err := db.ExecOne(ctx, tx, `INSERT INTO sms_quota (quota_key, window_start, sent, last_sent_at) VALUES (?, ?, 1, ?)
+		ON CONFLICT (quota_key) DO UPDATE SET
 			sent = CASE WHEN sms_quota.window_start <= ? THEN 1 ELSE sms_quota.sent + 1 END,
 			window_start = CASE WHEN sms_quota.window_start <= ? THEN excluded.window_start ELSE sms_quota.window_start END,
 			last_sent_at = excluded.last_sent_at
 		WHERE sms_quota.last_sent_at <= ? AND (sms_quota.window_start <= ? OR sms_quota.sent < ?)`,
-		phone, ms, ms, windowOver, windowOver, cooled, windowOver, smsPerWindow)
+		key, ms, ms, windowOver, windowOver, cooled, windowOver, smsPerWindow)
 	if !errors.Is(err, db.ErrNotFound) {
 		return err
 	}
 	var start, last int64
 	var sent int
-	if err := tx.QueryRow(ctx, `SELECT window_start, sent, last_sent_at FROM sms_quota WHERE phone = ?`,
-		phone).Scan(&start, &sent, &last); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT window_start, sent, last_sent_at FROM sms_quota WHERE quota_key = ?`,
+		key).Scan(&start, &sent, &last); err != nil {
 		return fmt.Errorf("accounts: read SMS quota: %w", err)
 	}
 	var wait time.Duration
@@ -128,7 +132,8 @@ func deadCodeReason(ctx context.Context, tx *db.Tx, userID, purpose string, now 
 		userID, purpose).Scan(&attempts, &expires)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
-		return errNoCode, nil
+		// No code: the same answer as an unknown phone's.
+		return errInvalidCode, nil
 	case err != nil:
 		return nil, err
 	case expires <= now.UnixMilli():

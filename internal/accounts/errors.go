@@ -26,11 +26,12 @@ import (
 //	400     invalid_status          (admin) a status other than active, blocked or suspended
 //	409     phone_taken             an account holds this phone (a pending one whose code expired is replaced instead)
 //	409     username_taken          an account holds this username
-//	400     invalid_code            wrong, malformed or no pending verification/reset code
+//	400     invalid_code            wrong, malformed or no pending code; an unknown phone; verify of an account already verified
 //	410     code_expired            the code is older than 10 minutes: request a new one
 //	429     too_many_attempts       5 wrong tries killed the code: request a new one
-//	409     already_verified        verify or resend for an account already verified
-//	404     user_not_found          resend for a phone with no account; (admin) no such user
+//	404     user_not_found          (admin) no account has this phone
+//	400     sms_country_not_allowed sign-up for a phone of a country LINKBOX_SMS_COUNTRIES leaves out
+//	429     sms_budget_exhausted    the hourly SMS budget (all, or the phone's country) is spent; Retry-After
 //	401     invalid_credentials     unknown phone or wrong password (one answer for both)
 //	403     account_pending         login before verification
 //	403     account_blocked         the account is blocked
@@ -40,6 +41,9 @@ import (
 //	401     token_expired           an access or refresh token past its expiry
 //	401     refresh_token_reused    a rotated refresh token presented again: its whole family is revoked
 //	429     rate_limited            a per-IP or per-phone limit; Retry-After says when to retry
+//
+// Resend and password/forgot answer 202 whatever the phone (unknown,
+// verified, quota or budget spent): they cannot tell who has an account.
 //	503     unavailable             the request gave up waiting for a password hashing slot
 //	500     internal_error          a fault of ours, logged with the request id
 var (
@@ -51,16 +55,18 @@ var (
 	errPhoneTaken         = errs.E(errs.Conflict, "phone_taken", "An account with this phone number already exists")
 	errUsernameTaken      = errs.E(errs.Conflict, "username_taken", "This username is already taken")
 	errInvalidCode        = errs.E(errs.Invalid, "invalid_code", "Invalid verification code")
-	errNoCode             = errs.E(errs.Invalid, "invalid_code", "No code is pending for this phone number; request a new one")
 	errCodeExpired        = errs.E(errs.Gone, "code_expired", "The verification code has expired; request a new one")
 	errTooManyAttempts    = errs.E(errs.TooMany, "too_many_attempts", "Too many wrong codes; request a new one")
-	errAlreadyVerified    = errs.E(errs.Conflict, "already_verified", "This account is already verified")
 	errUserNotFound       = errs.E(errs.NotFound, "user_not_found", "No account has this phone number")
 	errMissingToken       = errs.E(errs.Unauthorized, "missing_token", "Send the access token as \"Authorization: Bearer <token>\"")
 	errInvalidToken       = errs.E(errs.Unauthorized, "invalid_token", "The token is invalid")
 	errTokenExpired       = errs.E(errs.Unauthorized, "token_expired", "The token has expired")
 	errRefreshReused      = errs.E(errs.Unauthorized, "refresh_token_reused", "This refresh token was already used; every session it belongs to has been revoked")
 )
+
+// smsCountryRefused is the code of the SMS outbox's refusal of a
+// destination country, which resend and forgot keep to themselves.
+const smsCountryRefused = "sms_country_not_allowed"
 
 func missingField(name string) error {
 	return errs.E(errs.Invalid, "missing_field", fmt.Sprintf("Field %q is required", name))

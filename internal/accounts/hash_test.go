@@ -87,11 +87,11 @@ func TestUnknownPhonesCostOneHash(t *testing.T) {
 		t.Errorf("dummy hash parameters %+v, %v; want those of real hashes, %+v", dummy, err, stored)
 	}
 	ip := netip.MustParseAddr("192.0.2.1")
-	if _, err := s.CheckPassword(ctx, "+25761234568", "password1", ip); !errs.Is(err, errs.Unauthorized, "invalid_credentials") {
+	if _, err := s.CheckPassword(ctx, "+25761234568", "password1", Caller{IP: ip}); !errs.Is(err, errs.Unauthorized, "invalid_credentials") {
 		t.Fatalf("unknown phone: %v, want invalid_credentials", err)
 	}
 	s.dummy = "corrupt"
-	if _, err := s.CheckPassword(ctx, "+25761234568", "password1", ip); errs.From(err).Kind != errs.Internal {
+	if _, err := s.CheckPassword(ctx, "+25761234568", "password1", Caller{IP: ip}); errs.From(err).Kind != errs.Internal {
 		t.Errorf("unknown phone with a corrupt dummy hash: %v; want the verification to fail, proving it ran", err)
 	}
 }

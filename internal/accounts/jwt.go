@@ -15,17 +15,26 @@ import (
 	"github.com/linkbox/linkbox/internal/ids"
 )
 
-// accessClaims are the claims of an access token: sub, role, status, iat,
-// exp, iss and jti.
+// accessClaims are the claims of an access token: sub, role, status, sid
+// (the refresh token family of its session), iat, exp, iss and jti.
 type accessClaims struct {
-	Role   string `json:"role"`
-	Status string `json:"status"`
+	Role    string `json:"role"`
+	Status  string `json:"status"`
+	Session string `json:"sid,omitempty"`
 	jwt.RegisteredClaims
 }
 
-// signAccess returns an access token for u, valid accessTTL from now, signed
-// by the active key and naming it in the kid header.
-func (s *Service) signAccess(ctx context.Context, u User, now time.Time) (string, error) {
+// verifiedToken is what a verified access token says that requests use.
+type verifiedToken struct {
+	subject, session string
+	issued, expires  time.Time
+}
+
+// signAccess returns an access token for u in the session family, valid
+// the configured lifetime from now, signed by the active key and naming it
+// in the kid header. Its iat is no earlier than u's cut-off, which may lie
+// up to a second ahead (cutoff).
+func (s *Service) signAccess(ctx context.Context, u User, family string, now time.Time) (string, error) {
 	set, err := s.signing.current(ctx)
 	if err != nil {
 		return "", err
@@ -33,11 +42,11 @@ func (s *Service) signAccess(ctx context.Context, u User, now time.Time) (string
 	if set.active == nil {
 		return "", fmt.Errorf("accounts: no active %s signing key", s.cfg.Algorithm)
 	}
-	claims := accessClaims{Role: u.Role, Status: u.Status, RegisteredClaims: jwt.RegisteredClaims{
+	claims := accessClaims{Role: u.Role, Status: u.Status, Session: family, RegisteredClaims: jwt.RegisteredClaims{
 		Subject:   u.ID,
 		Issuer:    s.cfg.Issuer,
-		IssuedAt:  jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(now.Add(accessTTL)),
+		IssuedAt:  jwt.NewNumericDate(maxTime(now, u.SessionsValidAfter)),
+		ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)),
 		ID:        ids.Token("", 16),
 	}}
 	tok := jwt.NewWithClaims(jwt.GetSigningMethod(s.cfg.Algorithm), claims)
@@ -49,14 +58,21 @@ func (s *Service) signAccess(ctx context.Context, u User, now time.Time) (string
 	return signed, nil
 }
 
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 // parseAccess verifies raw's signature, algorithm, issuer and expiry, and
-// returns its subject. Tokens verified once are remembered until they
+// returns what it says. Tokens verified once are remembered until they
 // expire, by their SHA-256: only a token that verified can be remembered.
-func (s *Service) parseAccess(ctx context.Context, raw string) (string, error) {
+func (s *Service) parseAccess(ctx context.Context, raw string) (verifiedToken, error) {
 	sum := sha256.Sum256([]byte(raw))
 	now := s.cfg.Now()
-	if sub, ok := s.verified.Get(sum, now); ok {
-		return sub, nil
+	if tok, ok := s.verified.Get(sum, now); ok {
+		return tok, nil
 	}
 	var (
 		claims   accessClaims
@@ -75,44 +91,55 @@ func (s *Service) parseAccess(ctx context.Context, raw string) (string, error) {
 	})
 	switch {
 	case storeErr != nil:
-		return "", storeErr
-	case err == nil && claims.Subject != "":
-		s.verified.Put(sum, claims.Subject, claims.ExpiresAt.Time, now)
-		return claims.Subject, nil
+		return verifiedToken{}, storeErr
+	case err == nil && claims.Subject != "" && claims.IssuedAt != nil:
+		tok := verifiedToken{subject: claims.Subject, session: claims.Session,
+			issued: claims.IssuedAt.Time, expires: claims.ExpiresAt.Time}
+		s.verified.Put(sum, tok, tok.expires, now)
+		return tok, nil
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return "", errTokenExpired
+		return verifiedToken{}, errTokenExpired
 	}
-	return "", errInvalidToken
+	return verifiedToken{}, errInvalidToken
 }
 
-// Authenticate checks the request's bearer access token and that its account
-// still exists and is active. Errors are *errs.Error: 401 for a missing,
-// invalid or expired token, 403 for a blocked, suspended or pending account.
+// Authenticate checks the request's bearer access token, that its account
+// still exists and is active, and that the token was issued after the
+// account's sessions were last revoked (block, suspension, password reset).
+// The account is read with every request anyway, so the cut-off costs no
+// query. Errors are *errs.Error: 401 for a missing, invalid, expired or
+// revoked token, 403 for a blocked, suspended or pending account.
 func (s *Service) Authenticate(r *http.Request) (Principal, error) {
-	u, err := s.authenticate(r)
+	u, tok, err := s.authenticate(r)
 	if err != nil {
 		return Principal{}, err
 	}
-	return Principal{UserID: u.ID, Role: u.Role, Status: u.Status}, nil
+	return Principal{UserID: u.ID, Role: u.Role, Status: u.Status, Session: tok.session, Expires: tok.expires}, nil
 }
 
-func (s *Service) authenticate(r *http.Request) (User, error) {
+func (s *Service) authenticate(r *http.Request) (User, verifiedToken, error) {
 	raw, ok := bearer(r)
 	if !ok {
-		return User{}, errMissingToken
+		return User{}, verifiedToken{}, errMissingToken
 	}
-	sub, err := s.parseAccess(r.Context(), raw)
+	tok, err := s.parseAccess(r.Context(), raw)
 	if err != nil {
-		return User{}, err
+		return User{}, tok, err
 	}
-	u, err := userByID(r.Context(), s.db, sub)
-	if errors.Is(err, db.ErrNotFound) {
-		return User{}, errInvalidToken
+	u, err := userByID(r.Context(), s.db, tok.subject)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return User{}, tok, errInvalidToken
+	case err != nil:
+		return User{}, tok, err
 	}
-	if err != nil {
-		return User{}, err
+	if err := u.canLogIn(); err != nil {
+		return User{}, tok, err
 	}
-	return u, u.canLogIn()
+	if tok.issued.Before(u.SessionsValidAfter) {
+		return User{}, tok, errInvalidToken
+	}
+	return u, tok, nil
 }
 
 // bearer returns the token of an "Authorization: Bearer …" header; the

@@ -21,10 +21,6 @@ const (
 	// keyRefresh is how often the signing keys are reread, so that a key
 	// rotated by "linkbox keys rotate" (another process) starts signing here.
 	keyRefresh = time.Minute
-	// keyGrace is how long a retired key keeps verifying: its last tokens
-	// may have been signed up to keyRefresh after it retired, by an instance
-	// that had not reread the keys yet.
-	keyGrace    = accessTTL + keyRefresh
 	sealPurpose = "signing-key"
 )
 
@@ -53,6 +49,11 @@ type keyStore struct {
 	keys *secrets.Keyring
 	alg  string
 	now  func() time.Time
+	// grace is how long a retired key keeps verifying: the access token
+	// lifetime, plus keyRefresh, since its last tokens may have been signed
+	// that long after it retired, by an instance that had not reread the
+	// keys yet.
+	grace time.Duration
 	set  atomic.Pointer[keySet]
 	mu   sync.Mutex // serializes reloads
 }
@@ -157,12 +158,12 @@ func (k *keyStore) reload(ctx context.Context) error {
 	return k.load(ctx)
 }
 
-// load reads the active key and the retired ones still within keyGrace;
+// load reads the active key and the retired ones still within grace;
 // k.mu must be held.
 func (k *keyStore) load(ctx context.Context) error {
 	keys, err := db.QueryAll(ctx, k.db, k.scan, `SELECT kid, private_key, retired_at FROM signing_keys
 		WHERE alg = ? AND (retired_at IS NULL OR retired_at > ?) ORDER BY created_at, kid`,
-		k.alg, k.now().Add(-keyGrace).UnixMilli())
+		k.alg, k.now().Add(-k.grace).UnixMilli())
 	if err != nil {
 		return fmt.Errorf("accounts: load signing keys: %w", err)
 	}

@@ -26,7 +26,10 @@ var (
 // verification, against a dummy hash for unknown phones — so login reveals
 // nothing about who has an account. The status (403) is only told to those
 // who know the password.
-func (s *Service) CheckPassword(ctx context.Context, phone, password string, ip netip.Addr) (User, error) {
+func (s *Service) CheckPassword(ctx context.Context, phone, password string, c Caller) (User, error) {
+	if err := s.admit(ctx, actLogin, c); err != nil {
+		return User{}, err
+	}
 	phone, err := normalizePhone("phone", phone)
 	if err != nil {
 		return User{}, err
@@ -34,7 +37,7 @@ func (s *Service) CheckPassword(ctx context.Context, phone, password string, ip 
 	if password == "" {
 		return User{}, missingField("password")
 	}
-	keys := []string{"login:phone:" + phone, "login:ip:" + ipKey(ip)}
+	keys := []string{"login:phone:" + phone, "login:ip:" + ipKey(c.IP)}
 	if err := s.loginAllowed(ctx, keys); err != nil {
 		return User{}, err
 	}
@@ -119,7 +122,7 @@ func (s *Service) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
-	u, err := s.CheckPassword(r.Context(), req.Phone, req.Password, httpx.ClientIP(r))
+	u, err := s.CheckPassword(r.Context(), req.Phone, req.Password, APICaller(w, r))
 	if err != nil {
 		return err
 	}
@@ -141,7 +144,7 @@ func (s *Service) handleRefresh(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
-	pair, u, err := s.Refresh(r.Context(), req.RefreshToken)
+	pair, u, err := s.Refresh(r.Context(), req.RefreshToken, APICaller(w, r))
 	if err != nil {
 		return err
 	}
@@ -154,7 +157,7 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.Logout(r.Context(), req.RefreshToken); err != nil {
+	if err := s.Logout(r.Context(), req.RefreshToken, APICaller(w, r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -162,7 +165,10 @@ func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Service) handleMe(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.authenticate(r)
+	if err := s.admit(r.Context(), actMe, APICaller(w, r)); err != nil {
+		return err
+	}
+	u, _, err := s.authenticate(r)
 	if err != nil {
 		return err
 	}

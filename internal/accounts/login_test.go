@@ -73,8 +73,10 @@ func TestBlockingEndsSessions(t *testing.T) {
 			t.Fatalf("SetStatus active: %+v, %v", u, err)
 		}
 		e.refresh(refresh).want(t, http.StatusUnauthorized, "invalid_token")
-		e.me(access).want(t, http.StatusOK, "")
-		e.login(phone(1))
+		// Unblocking does not bring back what blocking ended.
+		e.me(access).want(t, http.StatusUnauthorized, "invalid_token")
+		fresh, _ := e.login(phone(1))
+		e.me(fresh).want(t, http.StatusOK, "")
 	})
 }
 
@@ -103,16 +105,27 @@ func TestLoginFailuresPerIPAreLimited(t *testing.T) {
 		// IPv6 clients are counted by /64.
 		ip, sameNet, other := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::ffff"),
 			netip.MustParseAddr("2001:db8:0:1::1")
-		for i := range 100 {
-			_, err := e.svc.CheckPassword(ctx, phone(100+i), password, ip)
+		// Half a second apart, so that the login requests' own limit (60 a
+		// minute) lets them through while the failures' (100 per 15 min)
+		// refills by one every 9 s: it refuses after 100 to 106 failures.
+		failures := 0
+		for ; failures < 120; failures++ {
+			e.clock.Advance(time.Second / 2)
+			_, err := e.svc.CheckPassword(ctx, phone(100+failures), password, accounts.Caller{IP: ip})
+			if errs.Is(err, errs.TooMany, "rate_limited") {
+				break
+			}
 			if !errs.Is(err, errs.Unauthorized, "invalid_credentials") {
-				t.Fatalf("failure %d: %v, want invalid_credentials", i+1, err)
+				t.Fatalf("failure %d: %v, want invalid_credentials", failures+1, err)
 			}
 		}
-		if _, err := e.svc.CheckPassword(ctx, phone(1), password, sameNet); !errs.Is(err, errs.TooMany, "rate_limited") {
-			t.Errorf("101st failure from one /64: %v, want rate_limited", err)
+		if failures < 100 || failures > 106 {
+			t.Errorf("refused after %d failures, want 100 to 106", failures)
 		}
-		if _, err := e.svc.CheckPassword(ctx, phone(1), password, other); !errs.Is(err, errs.Unauthorized, "invalid_credentials") {
+		if _, err := e.svc.CheckPassword(ctx, phone(1), password, accounts.Caller{IP: sameNet}); !errs.Is(err, errs.TooMany, "rate_limited") {
+			t.Errorf("next failure from the same /64: %v, want rate_limited", err)
+		}
+		if _, err := e.svc.CheckPassword(ctx, phone(1), password, accounts.Caller{IP: other}); !errs.Is(err, errs.Unauthorized, "invalid_credentials") {
 			t.Errorf("another /64: %v, want invalid_credentials", err)
 		}
 	})

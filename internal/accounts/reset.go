@@ -16,10 +16,14 @@ const forgotMessage = "If an active account has this phone number, a password re
 
 // Forgot sends a password reset code to the active account of phone. It
 // answers the same — nil — whether or not there is one, and when the
-// phone's SMS quota is spent, so it cannot tell who has an account. The quota
-// is counted for every phone asked about, which also gives both cases about
-// the same work.
-func (s *Service) Forgot(ctx context.Context, phone string) error {
+// phone's reset quota or the SMS budget refuses, so it cannot tell who has
+// an account. The reset quota is counted for every phone asked about, which
+// also gives both cases about the same work; it is the reset purpose's own,
+// so asking cannot block the phone's sign-up code.
+func (s *Service) Forgot(ctx context.Context, phone string, c Caller) error {
+	if err := s.admit(ctx, actForgot, c); err != nil {
+		return err
+	}
 	phone, err := normalizePhone("phone", phone)
 	if err != nil {
 		return err
@@ -27,7 +31,7 @@ func (s *Service) Forgot(ctx context.Context, phone string) error {
 	sent := false
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		now := s.now()
-		if err := takeSMSQuota(ctx, tx, phone, now); err != nil {
+		if err := takeSMSQuota(ctx, tx, purposeReset, phone, now); err != nil {
 			return err
 		}
 		u, err := userByPhone(ctx, tx, phone)
@@ -40,7 +44,15 @@ func (s *Service) Forgot(ctx context.Context, phone string) error {
 		sent = true
 		return s.queueCode(ctx, tx, u, purposeReset, now)
 	})
-	if errs.Is(err, errs.TooMany, "rate_limited") {
+	return s.quietly(ctx, "forgot", err, sent)
+}
+
+// quietly ends an action that must answer the same whoever asks: a refusal
+// of the SMS quota, budget or destination becomes nil (logged), and an SMS
+// queued is kicked.
+func (s *Service) quietly(ctx context.Context, action string, err error, sent bool) error {
+	if e := errs.From(err); err != nil && (e.Kind == errs.TooMany || e.Code == smsCountryRefused) {
+		s.log.InfoContext(ctx, "SMS refused; the answer does not say so", "action", action, "code", e.Code)
 		return nil
 	}
 	if err == nil && sent {
@@ -52,7 +64,10 @@ func (s *Service) Forgot(ctx context.Context, phone string) error {
 // Reset sets a new password for the account of phone, given the code that
 // Forgot sent, and ends every session of the account: whoever knew the old
 // password is logged out.
-func (s *Service) Reset(ctx context.Context, phone, code, password string) error {
+func (s *Service) Reset(ctx context.Context, phone, code, password string, c Caller) error {
+	if err := s.admit(ctx, actReset, c); err != nil {
+		return err
+	}
 	phone, err := normalizePhone("phone", phone)
 	if err != nil {
 		return err
@@ -75,7 +90,7 @@ func (s *Service) Reset(ctx context.Context, phone, code, password string) error
 			hash, now.UnixMilli(), u.ID); err != nil {
 			return err
 		}
-		return revokeUser(ctx, tx, u.ID, now)
+		return s.revokeUser(ctx, tx, u.ID, now)
 	})
 }
 
@@ -86,7 +101,7 @@ func (s *Service) handleForgot(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.Forgot(r.Context(), req.Phone); err != nil {
+	if err := s.Forgot(r.Context(), req.Phone, APICaller(w, r)); err != nil {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusAccepted, messageJSON{forgotMessage})
@@ -102,7 +117,7 @@ func (s *Service) handleReset(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.Reset(r.Context(), req.Phone, req.Code, req.NewPassword); err != nil {
+	if err := s.Reset(r.Context(), req.Phone, req.Code, req.NewPassword, APICaller(w, r)); err != nil {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, messageJSON{"Password reset successfully; sign in with the new password"})

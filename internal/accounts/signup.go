@@ -14,7 +14,10 @@ import (
 // Signup creates a pending account with role user and sends its
 // verification code by SMS. Asking for another role is role_not_allowed:
 // agents and admins come from CreateUser.
-func (s *Service) Signup(ctx context.Context, n NewUser) (User, error) {
+func (s *Service) Signup(ctx context.Context, n NewUser, c Caller) (User, error) {
+	if err := s.admit(ctx, actSignup, c); err != nil {
+		return User{}, err
+	}
 	n, err := n.normalize()
 	if err != nil {
 		return User{}, err
@@ -51,8 +54,13 @@ func (s *Service) newUser(ctx context.Context, n NewUser, status string) (User, 
 }
 
 // Verify checks the code sent to phone at sign-up and activates the
-// account. Wrong codes count against the code's five attempts.
-func (s *Service) Verify(ctx context.Context, phone, code string) (User, error) {
+// account. Wrong codes count against the code's five attempts. An unknown
+// phone, an account already verified and a wrong code get one answer,
+// invalid_code, so that verify cannot tell who has an account.
+func (s *Service) Verify(ctx context.Context, phone, code string, c Caller) (User, error) {
+	if err := s.admit(ctx, actVerify, c); err != nil {
+		return User{}, err
+	}
 	phone, err := normalizePhone("phone", phone)
 	if err != nil {
 		return User{}, err
@@ -75,8 +83,9 @@ func (s *Service) Verify(ctx context.Context, phone, code string) (User, error) 
 }
 
 // withCode runs then, in one transaction with the check of code, for the
-// account of phone when code is its live code for purpose. An unknown phone
-// is invalid_code, like a wrong code. A wrong code's attempt is committed.
+// account of phone when code is its live code for purpose. An unknown phone,
+// and for verification an account already verified, is invalid_code, like a
+// wrong code. A wrong code's attempt is committed.
 func (s *Service) withCode(ctx context.Context, phone, purpose, code string, then func(*db.Tx, User, time.Time) error) error {
 	now := s.now()
 	var verdict error
@@ -90,7 +99,8 @@ func (s *Service) withCode(ctx context.Context, phone, purpose, code string, the
 			return err
 		}
 		if purpose == purposeVerify && !u.VerifiedAt.IsZero() {
-			return errAlreadyVerified
+			verdict = errInvalidCode
+			return nil
 		}
 		if verdict, err = s.useCode(ctx, tx, u, purpose, code, now); err != nil || verdict != nil {
 			return err
@@ -103,31 +113,36 @@ func (s *Service) withCode(ctx context.Context, phone, purpose, code string, the
 	return err
 }
 
+// resendMessage is the one answer to a resend, whoever asks.
+const resendMessage = "If an account waiting for verification has this phone number, a new verification code has been sent to it"
+
 // Resend sends a new verification code to the pending account of phone,
 // replacing the previous one. The phone's SMS quota applies: one per
-// minute, five per hour.
-func (s *Service) Resend(ctx context.Context, phone string) error {
+// minute, five per hour. Like Forgot it answers nil whether or not there is
+// such an account, and when the quota or the SMS budget refuses, so that
+// resend cannot tell who has an account; an unknown phone spends no quota,
+// so a stranger cannot spend that of a sign-up to come.
+func (s *Service) Resend(ctx context.Context, phone string, c Caller) error {
+	if err := s.admit(ctx, actResend, c); err != nil {
+		return err
+	}
 	phone, err := normalizePhone("phone", phone)
 	if err != nil {
 		return err
 	}
+	sent := false
 	err = s.db.InTx(ctx, func(tx *db.Tx) error {
 		u, err := userByPhone(ctx, tx, phone)
 		switch {
-		case errors.Is(err, db.ErrNotFound):
-			return errUserNotFound
+		case errors.Is(err, db.ErrNotFound) || (err == nil && !u.VerifiedAt.IsZero()):
+			return nil
 		case err != nil:
 			return err
-		case !u.VerifiedAt.IsZero():
-			return errAlreadyVerified
 		}
+		sent = true
 		return s.sendCode(ctx, tx, u, purposeVerify, s.now())
 	})
-	if err != nil {
-		return err
-	}
-	s.smsq.Kick()
-	return nil
+	return s.quietly(ctx, "resend", err, sent)
 }
 
 // signupRequest is the seed's sign-up body, plus an optional username.
@@ -146,7 +161,7 @@ func (s *Service) handleSignup(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
-	u, err := s.Signup(r.Context(), NewUser(req))
+	u, err := s.Signup(r.Context(), NewUser(req), APICaller(w, r))
 	if err != nil {
 		return err
 	}
@@ -172,7 +187,7 @@ func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
-	u, err := s.Verify(r.Context(), req.Phone, req.Code)
+	u, err := s.Verify(r.Context(), req.Phone, req.Code, APICaller(w, r))
 	if err != nil {
 		return err
 	}
@@ -195,9 +210,9 @@ func (s *Service) handleResend(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.Resend(r.Context(), req.Phone); err != nil {
+	if err := s.Resend(r.Context(), req.Phone, APICaller(w, r)); err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusAccepted, messageJSON{"A new verification code has been sent"})
+	httpx.WriteJSON(w, http.StatusAccepted, messageJSON{resendMessage})
 	return nil
 }

@@ -25,7 +25,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 	// The last send is the latest event of a quota: once it is older than
 	// the window and the cooldown, so is the window's start.
 	quiet := now.Add(-max(smsWindow, smsCooldown)).UnixMilli()
-	if _, err := s.db.SweepExpired(ctx, "sms_quota", "phone", "last_sent_at", quiet); err != nil {
+	if _, err := s.db.SweepExpired(ctx, "sms_quota", "quota_key", "last_sent_at", quiet); err != nil {
 		return fmt.Errorf("accounts: %w", err)
 	}
 	if _, err := s.db.SweepExpired(ctx, "refresh_tokens", "id", "expires_at", now.UnixMilli()); err != nil {

@@ -36,9 +36,9 @@ func TestSweep(t *testing.T) {
 		if after["sms_quota"] != 1 || after["refresh_tokens"] != 1 {
 			t.Fatalf("after the sweep: %v, want the recent quota and refresh token only", after)
 		}
-		var phone string
-		if err := e.d.QueryRow(ctx, `SELECT phone FROM sms_quota`).Scan(&phone); err != nil || phone != recent {
-			t.Errorf("quota left: %q, %v; want %s's", phone, err, recent)
+		var key string
+		if err := e.d.QueryRow(ctx, `SELECT quota_key FROM sms_quota`).Scan(&key); err != nil || key != "verify:"+recent {
+			t.Errorf("quota left: %q, %v; want verify:%s", key, err, recent)
 		}
 		// The recent account's token was kept: it still refreshes.
 		e.refresh(kept).want(t, 200, "")

@@ -33,39 +33,60 @@ func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
 			t.Fatalf("refresh gave %v; want new tokens for %s", m, id)
 		}
 		e.me(access2).want(t, http.StatusOK, "")
+		e.clock.Advance(31 * time.Second) // past the rotation's grace
 		e.refresh(rt1).want(t, http.StatusUnauthorized, "refresh_token_reused")
 		e.refresh(rt2).want(t, http.StatusUnauthorized, "invalid_token") // its family is revoked
 		e.refresh(otherSession).want(t, http.StatusOK, "")               // another family lives on
 	})
 }
 
-func TestConcurrentRefreshesHaveOneWinner(t *testing.T) {
+// TestConcurrentRefreshesShareTheSuccessor: two tabs, or a retry, refresh
+// one token at once; every one of them gets the same successor, which then
+// works, instead of one winner whose session the losers revoke.
+func TestConcurrentRefreshesShareTheSuccessor(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		e := newEnv(t, url)
 		e.active(phone(1))
 		_, rt := e.login(phone(1))
 		const n = 10
-		codes := make(chan string, n)
+		answers := make(chan resp, n)
 		var wg sync.WaitGroup
 		for range n {
-			wg.Go(func() {
-				r := e.refresh(rt)
-				if r.status == http.StatusOK {
-					codes <- "ok"
-					return
-				}
-				codes <- r.object(t)["error"].(map[string]any)["code"].(string)
-			})
+			wg.Go(func() { answers <- e.refresh(rt) })
 		}
 		wg.Wait()
-		close(codes)
-		got := map[string]int{}
-		for c := range codes {
-			got[c]++
+		close(answers)
+		successors := map[string]int{}
+		for r := range answers {
+			m := r.want(t, http.StatusOK, "")
+			successors[m["refresh_token"].(string)]++
+			e.me(m["access_token"].(string)).want(t, http.StatusOK, "")
 		}
-		if got["ok"] != 1 || got["refresh_token_reused"] != n-1 {
-			t.Errorf("answers %v, want one ok and %d refresh_token_reused", got, n-1)
+		if len(successors) != 1 {
+			t.Fatalf("successors %v, want one shared by the %d refreshes", successors, n)
 		}
+		for next := range successors {
+			e.refresh(next).want(t, http.StatusOK, "")
+		}
+	})
+}
+
+// TestReplayWithinTheGrace: a token replayed within 30 s of its rotation
+// returns the same successor; after that, it revokes the family, successor
+// included.
+func TestReplayWithinTheGrace(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url)
+		e.active(phone(1))
+		_, rt1 := e.login(phone(1))
+		rt2 := e.refresh(rt1).want(t, http.StatusOK, "")["refresh_token"].(string)
+		e.clock.Advance(29 * time.Second)
+		if again := e.refresh(rt1).want(t, http.StatusOK, "")["refresh_token"]; again != rt2 {
+			t.Fatalf("replay within the grace gave %v, want the successor %s", again, rt2)
+		}
+		e.clock.Advance(2 * time.Second)
+		e.refresh(rt1).want(t, http.StatusUnauthorized, "refresh_token_reused")
+		e.refresh(rt2).want(t, http.StatusUnauthorized, "invalid_token")
 	})
 }
 
@@ -327,7 +348,8 @@ func TestHS256(t *testing.T) {
 			t.Errorf("header %v, want alg HS256 and a kid", header)
 		}
 		p, err := e.svc.Authenticate(bearerRequest(access))
-		if err != nil || p != (accounts.Principal{UserID: id, Role: "user", Status: "active"}) {
+		if err != nil || p.UserID != id || p.Role != "user" || p.Status != "active" || !strings.HasPrefix(p.Session, "fam_") ||
+			!p.Expires.Equal(e.clock.Now().Add(time.Hour)) {
 			t.Errorf("Authenticate = %+v, %v", p, err)
 		}
 		if body := string(e.do("GET", "/.well-known/jwks.json", "").body); body != "{\"keys\":[]}\n" {

@@ -38,14 +38,19 @@ type User struct {
 	Status     string
 	CreatedAt  time.Time
 	VerifiedAt time.Time // zero until verified
-	hash       string    // argon2id, PHC format
+	// SessionsValidAfter is the cut-off of the account's credentials:
+	// access tokens and page sessions issued before it are refused.
+	SessionsValidAfter time.Time
+	hash               string // argon2id, PHC format
 }
 
 // Principal is who an access token speaks for, as the store says now.
 type Principal struct {
-	UserID string
-	Role   string
-	Status string
+	UserID  string
+	Role    string
+	Status  string
+	Session string    // the token's refresh family ("fam_…"); "" for tokens older than sid
+	Expires time.Time // the token's exp
 }
 
 // canLogIn is nil for an active account, else the 403 its status calls for.
@@ -63,26 +68,30 @@ func (u User) canLogIn() error {
 	return errs.Wrap(fmt.Errorf("accounts: user %s has unknown status %q", u.ID, u.Status))
 }
 
-const userColumns = `id, phone, password_hash, first_name, last_name, email, username, role, status, created_at, verified_at`
+const userColumns = `id, phone, password_hash, first_name, last_name, email, username, role, status, created_at, verified_at, sessions_valid_after`
 
 // userRow receives a users row.
 type userRow struct {
-	u        User
-	username sql.NullString
-	created  int64
-	verified sql.NullInt64
+	u          User
+	username   sql.NullString
+	created    int64
+	verified   sql.NullInt64
+	validAfter int64
 }
 
 // dest lists where the columns of userColumns go, in order.
 func (r *userRow) dest() []any {
 	return []any{&r.u.ID, &r.u.Phone, &r.u.hash, &r.u.FirstName, &r.u.LastName, &r.u.Email, &r.username,
-		&r.u.Role, &r.u.Status, &r.created, &r.verified}
+		&r.u.Role, &r.u.Status, &r.created, &r.verified, &r.validAfter}
 }
 
 func (r *userRow) user() User {
 	u := r.u
 	u.Username = r.username.String
 	u.CreatedAt = time.UnixMilli(r.created).UTC()
+	if r.validAfter > 0 {
+		u.SessionsValidAfter = time.UnixMilli(r.validAfter).UTC()
+	}
 	if r.verified.Valid {
 		u.VerifiedAt = time.UnixMilli(r.verified.Int64).UTC()
 	}
@@ -115,7 +124,7 @@ func insertUser(ctx context.Context, tx *db.Tx, u User) error {
 		username = u.Username
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`,
 		u.ID, u.Phone, u.hash, u.FirstName, u.LastName, u.Email, username,
 		u.Role, u.Status, u.CreatedAt.UnixMilli(), verified, u.CreatedAt.UnixMilli())
 	return err
