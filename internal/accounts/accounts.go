@@ -36,11 +36,11 @@ const (
 	// successorPurpose is the keyring purpose that seals a rotated refresh
 	// token's successor for the grace.
 	successorPurpose = "refresh-successor"
-	codeTTL         = 10 * time.Minute
-	maxCodeAttempts = 5
-	smsCooldown     = time.Minute
-	smsPerWindow    = 5
-	smsWindow       = time.Hour
+	codeTTL          = 10 * time.Minute
+	maxCodeAttempts  = 5
+	smsCooldown      = time.Minute
+	smsPerWindow     = 5
+	smsWindow        = time.Hour
 	// verifiedTokens bounds the cache of verified access tokens: about
 	// 150 bytes each.
 	verifiedTokens = 20000

@@ -44,6 +44,7 @@ import (
 //
 // Resend and password/forgot answer 202 whatever the phone (unknown,
 // verified, quota or budget spent): they cannot tell who has an account.
+//
 //	503     unavailable             the request gave up waiting for a password hashing slot
 //	500     internal_error          a fault of ours, logged with the request id
 var (

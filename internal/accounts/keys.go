@@ -20,7 +20,7 @@ import (
 const (
 	// keyRefresh is how often the signing keys are reread, so that a key
 	// rotated by "linkbox keys rotate" (another process) starts signing here.
-	keyRefresh = time.Minute
+	keyRefresh  = time.Minute
 	sealPurpose = "signing-key"
 )
 
@@ -54,8 +54,8 @@ type keyStore struct {
 	// that long after it retired, by an instance that had not reread the
 	// keys yet.
 	grace time.Duration
-	set  atomic.Pointer[keySet]
-	mu   sync.Mutex // serializes reloads
+	set   atomic.Pointer[keySet]
+	mu    sync.Mutex // serializes reloads
 }
 
 // init loads the keys, creating the first one when there is none.
