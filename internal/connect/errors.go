@@ -20,7 +20,7 @@ import (
 //	400     Missing required field                a required field is absent, null or ""
 //	429     Too many attempts                     5 wrong codes killed the OTP: send a new one (no Retry-After: waiting does not help)
 //	429     Rate limit exceeded                   over 100 requests/s (burst 200) per app, 10 OTP sends per minute per (app, user_id),
-//	                                              or 30 wrong API keys per minute from one IP; with Retry-After and X-RateLimit-*
+//	                                              or 30 wrong API keys per minute from one IP (IPv6: one /64); with Retry-After and X-RateLimit-*
 //	400     Invalid return_url                    return_url not a string, or not registered for the app (exact, or under a registered prefix ending in "/"
 //	                                              once its dot segments are resolved; backslashes, encoded slashes, empty segments refused)
 //	400     Invalid user_id                       user_id neither a JSON string nor a JSON integer (an integer is used as its decimal text)

@@ -3,12 +3,17 @@ package connect_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 )
 
@@ -102,6 +107,35 @@ func TestWrongKeyLimit(t *testing.T) {
 		e.clock.Advance(2 * time.Second)
 		if r := e.post(key, "/api/link-account/unlink", `{}`); r.status != http.StatusBadRequest {
 			t.Errorf("after 2 s: %d, want the request through (400: no user_id)", r.status)
+		}
+	})
+}
+
+// TestWrongKeyLimitPerIPv6Prefix: the addresses of one IPv6 /64, which one
+// subscriber holds whole, share one wrong-key bucket; another /64 has its
+// own.
+func TestWrongKeyLimitPerIPv6Prefix(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := limitedEnv(t, url)
+		proxied := httptest.NewServer(httpx.WithClientIP([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")})(routes(e.svc)))
+		t.Cleanup(proxied.Close)
+		from := func(ip string) reply {
+			req, _ := http.NewRequest(http.MethodPost, proxied.URL+"/api/link-account/unlink", strings.NewReader(`{}`))
+			req.Header.Set("X-Api-Key", "lbk_wrong")
+			req.Header.Set("X-Forwarded-For", ip)
+			return e.do(req)
+		}
+		for i := range 30 {
+			ip := fmt.Sprintf("2001:db8:1:2::%x", i+1)
+			if r := from(ip); r.status != http.StatusUnauthorized {
+				t.Fatalf("wrong key %d from %s: %d, want 401", i+1, ip, r.status)
+			}
+		}
+		if r := from("2001:db8:1:2:ffff:ffff:ffff:ffff"); r.status != http.StatusTooManyRequests {
+			t.Errorf("31st wrong key, from a new address of the same /64: %d, want 429", r.status)
+		}
+		if r := from("2001:db8:1:3::1"); r.status != http.StatusUnauthorized {
+			t.Errorf("a wrong key from another /64: %d, want 401 (its own bucket)", r.status)
 		}
 	})
 }

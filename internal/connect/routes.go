@@ -27,7 +27,7 @@ type handler func(w http.ResponseWriter, r *http.Request, app App) error
 // before h.
 func (s *Service) endpoint(h handler) http.Handler {
 	return s.api.H(func(w http.ResponseWriter, r *http.Request) error {
-		badKeys := "connect:badkey:ip:" + httpx.ClientIP(r).String()
+		badKeys := "connect:badkey:ip:" + httpx.IPKey(httpx.ClientIP(r))
 		if err := s.peek(r, badKeys, badKeyLimit); err != nil {
 			return err
 		}
