@@ -9,6 +9,12 @@ import (
 	"github.com/linkbox/linkbox/internal/httpx"
 )
 
+// caller is who a page asks accounts to act for: the pages count against
+// the API's per-IP limits, and show a refusal as the form's error.
+func caller(r *http.Request) accounts.Caller {
+	return accounts.Caller{IP: httpx.ClientIP(r)}
+}
+
 // formError returns the error a form should tell about, with the status of
 // its kind, or ok false for a fault of ours, which the caller returns.
 func formError(w http.ResponseWriter, err error) (e *errs.Error, status int, ok bool) {
@@ -38,7 +44,7 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	next := localPath(r.PostForm.Get("next"))
 	phone := r.PostForm.Get("phone")
-	u, err := s.acc.CheckPassword(r.Context(), phone, r.PostForm.Get("password"), httpx.ClientIP(r))
+	u, err := s.acc.CheckPassword(r.Context(), phone, r.PostForm.Get("password"), caller(r))
 	if err != nil {
 		e, status, ok := formError(w, err)
 		if !ok {
@@ -76,7 +82,7 @@ func (s *Service) signup(w http.ResponseWriter, r *http.Request) error {
 		Email: f.Get("email"), Username: f.Get("username")}
 	u, err := s.acc.Signup(r.Context(), accounts.NewUser{Phone: f.Get("phone"), Password: f.Get("password"),
 		FirstName: form.FirstName, LastName: form.LastName, Email: form.Email, Username: form.Username,
-		Role: accounts.RoleUser})
+		Role: accounts.RoleUser}, caller(r))
 	if err != nil {
 		e, status, ok := formError(w, err)
 		if !ok {
@@ -103,7 +109,7 @@ func (s *Service) verify(w http.ResponseWriter, r *http.Request) error {
 	}
 	next := localPath(r.PostForm.Get("next"))
 	phone := r.PostForm.Get("phone")
-	u, err := s.acc.Verify(r.Context(), phone, r.PostForm.Get("code"))
+	u, err := s.acc.Verify(r.Context(), phone, r.PostForm.Get("code"), caller(r))
 	if err == nil && u.Status != accounts.StatusActive {
 		err = errs.E(errs.Forbidden, "account_"+u.Status, "This account is "+u.Status)
 	}
@@ -128,7 +134,7 @@ func (s *Service) resend(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := view{CSRF: s.anonCSRF(w, r), Phone: r.PostForm.Get("phone"), Next: localPath(r.PostForm.Get("next"))}
-	if err := s.acc.Resend(r.Context(), v.Phone); err != nil {
+	if err := s.acc.Resend(r.Context(), v.Phone, caller(r)); err != nil {
 		e, status, ok := formError(w, err)
 		if !ok {
 			return err

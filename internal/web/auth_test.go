@@ -28,7 +28,7 @@ func TestLoginFormErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		pending, err := e.acc.Signup(ctx, accounts.NewUser{Phone: e.phone(), Password: password,
-			FirstName: "P", LastName: "Q", Email: "p@example.com"})
+			FirstName: "P", LastName: "Q", Email: "p@example.com"}, accounts.Caller{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +164,7 @@ func TestResendCode(t *testing.T) {
 	smsCode(t, e.gw, phone)
 	e.clock.Advance(2 * time.Minute) // past the one-SMS-a-minute cooldown
 	p = b.submit(p.location(), "/signup/resend", url.Values{"phone": {phone}})
-	want(t, "resend", p, http.StatusOK, "A new code is on its way.")
+	want(t, "resend", p, http.StatusOK, "a new one is on its way")
 	code := smsCode(t, e.gw, phone)
 	p = b.submit("/signup/verify?phone="+url.QueryEscape(phone), "/signup/verify", url.Values{"phone": {phone}, "code": {code}})
 	want(t, "verify the resent code", p, http.StatusSeeOther, "")
@@ -213,7 +213,50 @@ func TestBlockedAccountSessionRejected(t *testing.T) {
 		if _, err := e.web.UserID(cookieRequest(b.cookie("linkbox_session"))); !errs.Is(err, errs.Unauthorized, "invalid_session") {
 			t.Errorf("UserID of a blocked account's session: err = %v, want Unauthorized invalid_session", err)
 		}
+		if n := e.sessions(u.ID); n != 0 {
+			t.Errorf("%d page sessions left after the block, want 0", n)
+		}
+		if _, err := e.acc.SetStatus(context.Background(), u.Phone, accounts.StatusActive); err != nil {
+			t.Fatal(err)
+		}
+		want(t, "inbox once unblocked, with the old cookie", b.get("/inbox"), http.StatusSeeOther, "")
 	})
+}
+
+// TestPasswordResetEndsPageSessions: a reset signs out every browser, and
+// a session made before it is refused even if its row were left behind.
+func TestPasswordResetEndsPageSessions(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, databaseURL string) {
+		e := newEnv(t, databaseURL)
+		ctx := context.Background()
+		u := e.user()
+		b := e.browser()
+		b.login(u)
+		if err := e.acc.Forgot(ctx, u.Phone, accounts.Caller{}); err != nil {
+			t.Fatal(err)
+		}
+		sms, err := e.gw.Wait(ctx, u.Phone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.acc.Reset(ctx, u.Phone, smstest.Code(sms.Body), "a new password", accounts.Caller{}); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.sessions(u.ID); n != 0 {
+			t.Errorf("%d page sessions left after the reset, want 0", n)
+		}
+		want(t, "inbox after the reset", b.get("/inbox"), http.StatusSeeOther, "")
+	})
+}
+
+// sessions counts the page sessions of userID.
+func (e *env) sessions(userID string) int {
+	e.t.Helper()
+	var n int
+	if err := e.db.QueryRow(context.Background(), `SELECT COUNT(*) FROM web_sessions WHERE user_id = ?`, userID).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
 }
 
 func cookieRequest(session string) *http.Request {

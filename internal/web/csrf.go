@@ -25,12 +25,12 @@ var errCSRF = errs.E(errs.Forbidden, "csrf", "This form has expired. Go back and
 // anonCSRF returns the token of a form shown to someone not signed in,
 // setting the anonymous cookie it is bound to when the browser has none.
 func (s *Service) anonCSRF(w http.ResponseWriter, r *http.Request) string {
-	c, err := r.Cookie(csrfCookie)
-	if err != nil || c.Value == "" || len(c.Value) > maxCookie {
-		c = s.cookie(csrfCookie, ids.Token("", 32), 0)
-		http.SetCookie(w, c)
+	value, ok := s.readCookie(r, csrfCookie)
+	if !ok {
+		value = ids.Token("", 32)
+		http.SetCookie(w, s.cookie(csrfCookie, value, 0))
 	}
-	return s.csrfToken("anon:" + c.Value)
+	return s.csrfToken("anon:" + value)
 }
 
 // sessionCSRF returns the token of a form shown to the signed-in se.
@@ -48,11 +48,11 @@ func (s *Service) checkAnonForm(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
-	c, err := r.Cookie(csrfCookie)
-	if err != nil || c.Value == "" || len(c.Value) > maxCookie {
+	value, ok := s.readCookie(r, csrfCookie)
+	if !ok {
 		return errCSRF
 	}
-	return s.checkToken(r, "anon:"+c.Value)
+	return s.checkToken(r, "anon:"+value)
 }
 
 // checkSessionForm parses the form and checks its token against se.

@@ -58,8 +58,14 @@ type env struct {
 	phones  atomic.Int64
 }
 
-func newEnv(t testing.TB, databaseURL string) *env {
+// newEnv starts the pages on the store at databaseURL; publicURL, when
+// given, is LINKBOX_PUBLIC_URL instead of http://127.0.0.1.
+func newEnv(t testing.TB, databaseURL string, publicURL ...string) *env {
 	t.Helper()
+	public := "http://127.0.0.1"
+	if len(publicURL) > 0 {
+		public = publicURL[0]
+	}
 	ctx := context.Background()
 	e := &env{t: t, clock: clocktest.New(start), gw: smstest.NewGateway(t)}
 	e.db = dbtest.Open(t, databaseURL)
@@ -79,12 +85,14 @@ func newEnv(t testing.TB, databaseURL string) *env {
 	if e.connect, err = connect.NewService(e.db, keys, ib, ratelimit.Unlimited{}, cfg, log); err != nil {
 		t.Fatalf("connect.NewService: %v", err)
 	}
-	if e.web, err = web.NewService(e.db, keys, e.acc, e.connect, ib, web.Config{PublicURL: "http://127.0.0.1", Now: e.clock.Now}, log); err != nil {
+	if e.web, err = web.NewService(e.db, keys, e.acc, e.connect, ib, web.Config{PublicURL: public, Now: e.clock.Now}, log); err != nil {
 		t.Fatalf("web.NewService: %v", err)
 	}
+	e.acc.AddRevoker(e.web)
 	mux := http.NewServeMux()
 	e.web.Routes(mux)
 	e.connect.Routes(mux)
+	e.acc.Routes(mux)
 	e.server = httptest.NewServer(httpx.WithClientIP(nil)(mux))
 	t.Cleanup(e.server.Close)
 	return e

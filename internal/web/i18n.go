@@ -78,9 +78,13 @@ func pageLanguage(r *http.Request) *locale {
 	if l := localeByCode(r.URL.Query().Get("lang")); l != nil {
 		return l
 	}
-	if c, err := r.Cookie(langCookie); err == nil {
-		if l := localeByCode(c.Value); l != nil {
-			return l
+	// The cookie is __Host-lang over https (Service.cookieName); either
+	// name will do for a preference.
+	for _, name := range []string{hostPrefix + langCookie, langCookie} {
+		if c, err := r.Cookie(name); err == nil {
+			if l := localeByCode(c.Value); l != nil {
+				return l
+			}
 		}
 	}
 	tags, _, _ := language.ParseAcceptLanguage(r.Header.Get("Accept-Language"))

@@ -122,7 +122,7 @@ func TestAuthPagesInDutch(t *testing.T) {
 			`href="/signup/verify?lang=en&amp;phone=`+url.QueryEscape(phone)+`"`)
 		e.clock.Advance(2 * time.Minute) // past the one-SMS-a-minute cooldown
 		p = b.submit(verify, "/signup/resend", url.Values{"phone": {phone}})
-		want(t, "resend", p, http.StatusOK, `<p class="notice" id="notice">Er is een nieuwe code onderweg.</p>`)
+		want(t, "resend", p, http.StatusOK, `is er een nieuwe onderweg (hooguit één per minuut).</p>`)
 	})
 }
 

@@ -32,7 +32,7 @@ var messagesEN = map[string]string{
 
 	"verify.title":     "Verify your phone",
 	"verify.sent_html": `We sent a code by SMS to <strong id="verify-phone">%s</strong>.`,
-	"verify.resent":    "A new code is on its way.",
+	"verify.resent":    "If this number is waiting for its code, a new one is on its way (at most one a minute).",
 	"verify.code":      "Verification code",
 	"verify.submit":    "Verify",
 	"verify.resend":    "Resend code",

@@ -29,7 +29,7 @@ var messagesNL = map[string]string{
 
 	"verify.title":     "Bevestig je telefoonnummer",
 	"verify.sent_html": `We hebben een code per sms gestuurd naar <strong id="verify-phone">%s</strong>.`,
-	"verify.resent":    "Er is een nieuwe code onderweg.",
+	"verify.resent":    "Als dit nummer op zijn code wacht, is er een nieuwe onderweg (hooguit één per minuut).",
 	"verify.code":      "Verificatiecode",
 	"verify.submit":    "Bevestigen",
 	"verify.resend":    "Code opnieuw sturen",

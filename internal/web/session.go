@@ -39,45 +39,84 @@ func (s *Service) UserID(r *http.Request) (string, error) {
 	return se.userID, err
 }
 
+// StreamSession is UserID for an event stream, which outlives its request:
+// it also returns the session's key, which a revocation of the session
+// names, and check, which tells whether the session still holds (not
+// signed out, not expired, the account still active and its cut-off not
+// passed) without the request.
+func (s *Service) StreamSession(r *http.Request) (userID, key string, check func(context.Context) error, err error) {
+	se, err := s.session(r)
+	if err != nil {
+		return "", "", nil, err
+	}
+	hash := s.sessionHash(se.token)
+	check = func(ctx context.Context) error {
+		_, err := s.lookup(ctx, hash)
+		return err
+	}
+	return se.userID, sessionKey(hash), check, nil
+}
+
+// sessionKey names a page session in revocations: "web:" and the start of
+// its keyed hash, which says nothing of the cookie.
+func sessionKey(hash string) string {
+	return "web:" + hash[:min(len(hash), 22)]
+}
+
 // session finds the request's session. It reads the account on every call:
 // blocking or suspending an account ends its sessions at once.
 func (s *Service) session(r *http.Request) (session, error) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" || len(c.Value) > maxCookie {
+	token, ok := s.readCookie(r, sessionCookie)
+	if !ok {
 		return session{}, errNoSession
 	}
-	ctx := r.Context()
-	var (
-		userID  string
-		expires int64
-	)
-	err = s.db.QueryRow(ctx, `SELECT user_id, expires_at FROM web_sessions WHERE id_hash = ?`,
-		s.sessionHash(c.Value)).Scan(&userID, &expires)
-	switch {
-	case errors.Is(err, db.ErrNotFound):
-		return session{}, errNoSession
-	case err != nil:
-		return session{}, fmt.Errorf("web: read session: %w", err)
-	case expires <= s.now().UnixMilli():
-		return session{}, errNoSession
-	}
-	if err := s.activeUser(ctx, userID); err != nil {
+	userID, err := s.lookup(r.Context(), s.sessionHash(token))
+	if err != nil {
 		return session{}, err
 	}
-	return session{token: c.Value, userID: userID}, nil
+	return session{token: token, userID: userID}, nil
 }
 
-// activeUser is nil when userID's account exists and is active.
-func (s *Service) activeUser(ctx context.Context, userID string) error {
+// lookup returns the user of the live session whose keyed hash is hash:
+// one that exists, has not expired, and began after its account's cut-off
+// (block, suspension, password reset) while the account is active.
+func (s *Service) lookup(ctx context.Context, hash string) (string, error) {
+	var (
+		userID           string
+		created, expires int64
+	)
+	err := s.db.QueryRow(ctx, `SELECT user_id, created_at, expires_at FROM web_sessions WHERE id_hash = ?`,
+		hash).Scan(&userID, &created, &expires)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return "", errNoSession
+	case err != nil:
+		return "", fmt.Errorf("web: read session: %w", err)
+	case expires <= s.now().UnixMilli():
+		return "", errNoSession
+	}
 	u, err := s.acc.UserByID(ctx, userID)
-	if errs.Is(err, errs.NotFound, "user_not_found") {
-		return errNoSession
+	switch {
+	case errs.Is(err, errs.NotFound, "user_not_found"):
+		return "", errNoSession
+	case err != nil:
+		return "", err
+	case u.Status != accounts.StatusActive || created < u.SessionsValidAfter.UnixMilli():
+		return "", errNoSession
 	}
-	if err != nil {
-		return err
+	return userID, nil
+}
+
+// RevokeSessions implements accounts.Revoker: when accounts ends every
+// session of a user (block, suspension, password reset: session ""), the
+// user's page sessions are deleted in q. An API session ("fam_…") has no
+// page session of its own.
+func (s *Service) RevokeSessions(ctx context.Context, q db.Querier, userID, session string) error {
+	if session != "" {
+		return nil
 	}
-	if u.Status != accounts.StatusActive {
-		return errNoSession
+	if _, err := q.Exec(ctx, `DELETE FROM web_sessions WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("web: delete sessions: %w", err)
 	}
 	return nil
 }
@@ -123,6 +162,29 @@ func (s *Service) signOut(ctx context.Context, w http.ResponseWriter, se session
 // would read on its own clock: maxAge 0 lasts the browser session, -1
 // deletes the cookie.
 func (s *Service) cookie(name, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge,
+	return &http.Cookie{Name: s.cookieName(name), Value: value, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode}
+}
+
+// cookieName is name with the __Host- prefix over https: browsers then
+// take the cookie only if it is Secure, for "/" and for this host alone, so
+// a sibling subdomain or a plain-http page cannot plant or shadow it.
+func (s *Service) cookieName(name string) string {
+	if s.secure {
+		return hostPrefix + name
+	}
+	return name
+}
+
+// hostPrefix is the cookie prefix of RFC 6265bis §4.1.3.2.
+const hostPrefix = "__Host-"
+
+// readCookie returns the value of the cookie name, if r has a sane one:
+// non-empty and at most maxCookie long.
+func (s *Service) readCookie(r *http.Request, name string) (string, bool) {
+	c, err := r.Cookie(s.cookieName(name))
+	if err != nil || c.Value == "" || len(c.Value) > maxCookie {
+		return "", false
+	}
+	return c.Value, true
 }

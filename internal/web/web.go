@@ -15,7 +15,6 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"time"
 
@@ -30,10 +29,10 @@ import (
 // Accounts is what the pages need of the accounts domain.
 // *accounts.Service implements it.
 type Accounts interface {
-	CheckPassword(ctx context.Context, phone, password string, ip netip.Addr) (accounts.User, error)
-	Signup(ctx context.Context, n accounts.NewUser) (accounts.User, error)
-	Verify(ctx context.Context, phone, code string) (accounts.User, error)
-	Resend(ctx context.Context, phone string) error
+	CheckPassword(ctx context.Context, phone, password string, c accounts.Caller) (accounts.User, error)
+	Signup(ctx context.Context, n accounts.NewUser, c accounts.Caller) (accounts.User, error)
+	Verify(ctx context.Context, phone, code string, c accounts.Caller) (accounts.User, error)
+	Resend(ctx context.Context, phone string, c accounts.Caller) error
 	UserByID(ctx context.Context, id string) (accounts.User, error)
 }
 
