@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -20,7 +21,7 @@ import (
 // openMattn opens path through the cgo driver with the settings and pool
 // shapes openSQLite gives the pure-Go one, so that only the driver differs.
 func openMattn(path string) (*DB, error) {
-	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000&_foreign_keys=1&_txlock=immediate"
+	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=1&_txlock=immediate"
 	write, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open mattn writer: %w", err)
@@ -50,7 +51,7 @@ func openMattn(path string) (*DB, error) {
 	ckpt.SetMaxOpenConns(1)
 	d := &DB{Dialect: SQLite, write: write, read: read, stmts: &stmtCache{}}
 	d.batch = newBatcher(d)
-	d.ckpt = newCheckpointer(ckpt)
+	d.ckpt = newCheckpointer(ckpt, Options{WALLimit: DefaultWALLimit, Log: slog.Default()})
 	return d, nil
 }
 
@@ -62,7 +63,8 @@ type benchDriver struct {
 }
 
 func sqliteDrivers() []benchDriver {
-	return []benchDriver{{"modernc", openSQLite}, {"mattn", openMattn}}
+	modernc := func(path string) (*DB, error) { return openSQLite(path, Options{Log: slog.Default()}) }
+	return []benchDriver{{"modernc", modernc}, {"mattn", openMattn}}
 }
 
 // eachDriver runs fn as a sub-benchmark per driver, each on a fresh,
@@ -196,7 +198,7 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 func TestBenchDriversMatch(t *testing.T) {
 	want := map[string]struct{ write, read string }{
 		"journal_mode": {"wal", "wal"},
-		"synchronous":  {"1", "1"}, // NORMAL
+		"synchronous":  {"2", "2"}, // FULL
 		"busy_timeout": {"10000", "10000"},
 		"foreign_keys": {"1", "1"},
 		"query_only":   {"0", "1"},

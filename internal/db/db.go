@@ -11,7 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
+	"log/slog"
 	"runtime"
 	"strconv"
 	"strings"
@@ -60,18 +60,50 @@ type DB struct {
 	// PostgreSQL, where transactions run side by side.
 	batch *batcher
 	ckpt  *checkpointer // SQLite only
+	file  string        // SQLite only: the database file's path
 }
 
-// Open connects to the store named by rawURL: "sqlite:PATH" or
-// "postgres://…" (also "postgresql://…").
+// File is the path of the SQLite database file, "" on PostgreSQL.
+func (d *DB) File() string { return d.file }
+
+// Options tune how a store is opened; the zero value is the default of
+// production. A struct beside the URL, rather than parameters in it: the
+// URL names the store and is shared by every process of a deployment (the
+// admin commands, the load tool), while these are settings of one process,
+// each with a variable of its own.
+type Options struct {
+	// Sync is SQLite's durability of a commit; "" is SyncFull.
+	Sync Sync
+	// WALLimit is the size in bytes of SQLite's write-ahead log past which
+	// the checkpointer waits for readers to move off it so that it starts
+	// over; 0 is DefaultWALLimit.
+	WALLimit int64
+	// Log receives the store's warnings (a checkpoint that cannot finish,
+	// a store file others can read); nil is slog.Default().
+	Log *slog.Logger
+	// checkpointEvery is the checkpointer's interval; 0 is
+	// checkpointInterval. Tests make it long and run the ticks themselves.
+	checkpointEvery time.Duration
+}
+
+// Open connects to the store named by rawURL with the default Options.
 func Open(ctx context.Context, rawURL string) (*DB, error) {
+	return OpenWith(ctx, rawURL, Options{})
+}
+
+// OpenWith connects to the store named by rawURL: "sqlite:PATH" or
+// "postgres://…" (also "postgresql://…").
+func OpenWith(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	var (
 		d   *DB
 		err error
 	)
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
 	switch {
 	case strings.HasPrefix(rawURL, "sqlite:"):
-		d, err = openSQLite(strings.TrimPrefix(rawURL, "sqlite:"))
+		d, err = openSQLite(strings.TrimPrefix(rawURL, "sqlite:"), opt)
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		d, err = openPostgres(rawURL)
 	default:
@@ -85,58 +117,6 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		return nil, err
 	}
 	return d, nil
-}
-
-func openSQLite(path string) (*DB, error) {
-	if path == "" {
-		return nil, errors.New("db: sqlite: empty path")
-	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	// NORMAL is durable across application crashes in WAL mode; only a power
-	// loss may roll back the last transactions.
-	q.Add("_pragma", "synchronous(NORMAL)")
-	// IMMEDIATE takes the write lock at BEGIN, so a transaction that reads
-	// then writes cannot fail to upgrade its lock halfway through.
-	q.Set("_txlock", "immediate")
-	ckpt := pool(path, q, 1)
-	// The writer never checkpoints: the checkpointer does, off its path.
-	w := cloneValues(q)
-	w.Add("_pragma", "wal_autocheckpoint(0)")
-	// Writes land on random b-tree pages (users, links, OTPs and the inbox
-	// are keyed by random ids), which the default 2 MiB cache kept evicting:
-	// the writer, which every write waits for, then read them back from the
-	// file, a syscall each. Up to 32 MiB keeps them; the cache grows only as
-	// pages are used.
-	w.Add("_pragma", "cache_size(-32768)")
-	write := pool(path, w, 1)
-	r := cloneValues(q)
-	r.Add("_pragma", "query_only(1)")
-	read := pool(path, r, max(4, 2*runtime.GOMAXPROCS(0)))
-	d := &DB{Dialect: SQLite, write: write, read: read, stmts: &stmtCache{}}
-	d.batch = newBatcher(d)
-	d.ckpt = newCheckpointer(ckpt)
-	return d, nil
-}
-
-// pool returns a pool of at most n connections to the SQLite file; opening
-// is lazy and cannot fail here — Open's Ping reports a bad path.
-func pool(path string, q url.Values, n int) *sql.DB {
-	p, _ := sql.Open("sqlite", "file:"+path+"?"+q.Encode()) // only fails for an unknown driver
-	p.SetMaxOpenConns(n)
-	p.SetMaxIdleConns(n)
-	p.SetConnMaxLifetime(0)
-	return p
-}
-
-func cloneValues(q url.Values) url.Values {
-	c := url.Values{}
-	for k, v := range q {
-		c[k] = append([]string(nil), v...)
-	}
-	return c
 }
 
 func openPostgres(dsn string) (*DB, error) {
