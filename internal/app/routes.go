@@ -28,6 +28,7 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 	var h http.Handler = mux
 	h = httpx.WithAccessLog(s.log)(h)
 	h = httpx.WithClientIP(cfg.TrustedProxies)(h)
+	h = httpx.WithSecurityHeaders(cfg.PublicURL)(h)
 	return httpx.WithRequestID(h)
 }
 

@@ -38,7 +38,7 @@ func (a Adapter) Error(w http.ResponseWriter, r *http.Request, err error) {
 	e := errs.From(err)
 	status := Status(e.Kind)
 	if status >= 500 {
-		a.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		a.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", LogPath(r), "status", status, "err", err)
 	} else {
 		a.Log.DebugContext(r.Context(), "request rejected", "status", status, "code", e.Code, "err", err)
 	}

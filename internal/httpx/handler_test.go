@@ -27,14 +27,17 @@ func (rr *rendered) render(w http.ResponseWriter, _ *http.Request, status int, e
 }
 
 // serveAdapted serves one request through WithRequestID and an Adapter
-// around h, returning the response, what Render saw and the log records.
+// around h, routed as "POST /api/{kind}", returning the response, what
+// Render saw and the log records.
 func serveAdapted(t *testing.T, h httpx.HandlerFunc) (*httptest.ResponseRecorder, *rendered, []map[string]any) {
 	t.Helper()
 	log, buf := newLogger()
 	rr := &rendered{}
 	a := httpx.Adapter{Log: log, Render: rr.render}
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/{kind}", a.H(h))
 	w := httptest.NewRecorder()
-	httpx.WithRequestID(a.H(h)).ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/api/things?x=1", nil))
+	httpx.WithRequestID(mux).ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/api/things?x=1", nil))
 	return w, rr, logRecords(t, buf)
 }
 
@@ -55,7 +58,7 @@ func TestAdapterInternalErrorSaysLittle(t *testing.T) {
 	rec := findRecord(t, recs, "request failed")
 	wantAttrs := map[string]any{
 		"level": "ERROR", "request_id": w.Header().Get("X-Request-Id"), "method": "POST",
-		"path": "/api/things", "status": 500.0,
+		"path": "/api/{kind}", "status": 500.0,
 	}
 	for k, want := range wantAttrs {
 		if rec[k] != want {

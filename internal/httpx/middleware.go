@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -143,10 +144,45 @@ func WithAccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 						http.Error(sw, "Internal server error", http.StatusInternalServerError)
 					}
 				}
-				log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+				log.InfoContext(r.Context(), "request", "method", r.Method, "path", LogPath(r),
 					"status", sw.status, "duration", time.Since(start), "ip", ClientIP(r).String())
 			}()
 			next.ServeHTTP(sw, r)
+		})
+	}
+}
+
+// LogPath is what logs say of r's path. Paths carry tokens (the linking
+// page's /linking/{token}), so it is the pattern of the route r matched,
+// without the values its wildcards took; for a request that matched no
+// route, only its first segment. Query strings, which may carry tokens too,
+// are never logged.
+func LogPath(r *http.Request) string {
+	if i := strings.IndexByte(r.Pattern, '/'); i >= 0 {
+		return r.Pattern[i:] // a pattern is "[METHOD ][HOST]/PATH"
+	}
+	first, _, more := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	if more {
+		return "/" + first + "/…"
+	}
+	return "/" + first
+}
+
+// WithSecurityHeaders sets the headers every response carries:
+// X-Content-Type-Options: nosniff, so that no answer is sniffed into
+// another type, and, when publicURL is https, Strict-Transport-Security,
+// so that browsers never reach the instance over plain http again.
+func WithSecurityHeaders(publicURL string) func(http.Handler) http.Handler {
+	u, err := url.Parse(publicURL)
+	hsts := err == nil && u.Scheme == "https"
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			if hsts {
+				h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			}
+			next.ServeHTTP(w, r)
 		})
 	}
 }

@@ -184,6 +184,54 @@ func TestWithAccessLog(t *testing.T) {
 	}
 }
 
+// TestWithAccessLogHidesTokens: the access log names the route a request
+// took, not the token in its path, nor its query string; a path no route
+// matched shows only its first segment.
+func TestWithAccessLogHidesTokens(t *testing.T) {
+	const token = "Zt7mQ2vX9kLp4RwS8yNc3HbF6dJa1EuG"
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /linking/{token}", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {})
+	for _, tt := range []struct{ target, want string }{
+		{"/linking/" + token, "/linking/{token}"},
+		{"/linking/" + token + "?token=" + token, "/linking/{token}"},
+		{"/linking/" + token + "/more", "/linking/…"},
+		{"/connect?token=" + token, "/connect"},
+		{"/healthz", "/healthz"},
+	} {
+		log, buf := newLogger()
+		httpx.WithAccessLog(log)(mux).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, tt.target, nil))
+		if got := findRecord(t, logRecords(t, buf), "request")["path"]; got != tt.want {
+			t.Errorf("GET %s: logged path %v, want %s", tt.target, got, tt.want)
+		}
+		if strings.Contains(buf.String(), token) {
+			t.Errorf("GET %s: the log holds the token:\n%s", tt.target, buf)
+		}
+	}
+}
+
+// TestWithSecurityHeaders: nosniff on every answer, routed or not; HSTS only
+// when the public URL is https.
+func TestWithSecurityHeaders(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ok", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	for _, tt := range []struct{ publicURL, hsts string }{
+		{"https://linkbox.example", "max-age=63072000; includeSubDomains"},
+		{"http://localhost:8080", ""},
+	} {
+		for _, path := range []string{"/ok", "/nowhere"} {
+			w := httptest.NewRecorder()
+			httpx.WithSecurityHeaders(tt.publicURL)(mux).ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+			if got := w.Header().Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("%s, GET %s: X-Content-Type-Options = %q, want nosniff", tt.publicURL, path, got)
+			}
+			if got := w.Header().Get("Strict-Transport-Security"); got != tt.hsts {
+				t.Errorf("%s, GET %s: Strict-Transport-Security = %q, want %q", tt.publicURL, path, got, tt.hsts)
+			}
+		}
+	}
+}
+
 func TestWithAccessLogImplicitOK(t *testing.T) {
 	_, recs := serveLogged(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("hi"))
