@@ -45,6 +45,7 @@ func serve(ctx context.Context, raw config.Raw, args []string, stderr io.Writer)
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second, // streams lift it per request
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10, // 431 beyond; net/http's default, 1 MiB, is held per connection
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	// Event streams are taken over from net/http, so Shutdown would not

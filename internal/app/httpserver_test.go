@@ -1,0 +1,150 @@
+package app_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/linkbox/linkbox/internal/accounts"
+	"github.com/linkbox/linkbox/internal/app"
+	"github.com/linkbox/linkbox/internal/config"
+	"github.com/linkbox/linkbox/internal/dbtest"
+)
+
+// headersOfSize sends a GET /healthz whose headers hold n bytes, over a raw
+// connection, and returns the status of the answer.
+func headersOfSize(t *testing.T, addr string, n int) int {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: " + strings.Repeat("p", n) + "\r\nConnection: close\r\n\r\n"
+	go conn.Write([]byte(req)) // the server may answer before it has read everything
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("headers of %d bytes: %v", n, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestServeCapsHeaders: request headers are capped at 64 KiB (net/http
+// allows 1 MiB by default).
+func TestServeCapsHeaders(t *testing.T) {
+	s := serve(t, map[string]string{"LINKBOX_DATABASE_URL": dbtest.SQLite(t)})
+	if got := headersOfSize(t, s.addr, 60<<10); got != http.StatusOK {
+		t.Errorf("60 KiB of headers: %d, want 200", got)
+	}
+	if got := headersOfSize(t, s.addr, 70<<10); got != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("70 KiB of headers: %d, want 431", got)
+	}
+}
+
+// TestServeSecurityHeaders: every answer, of an API, a page or no route at
+// all, carries nosniff; Strict-Transport-Security only when the public URL
+// is https.
+func TestServeSecurityHeaders(t *testing.T) {
+	for _, tt := range []struct{ publicURL, hsts string }{
+		{"https://linkbox.example", "max-age=63072000; includeSubDomains"},
+		{"http://localhost:8080", ""},
+	} {
+		s := serve(t, map[string]string{"LINKBOX_DATABASE_URL": dbtest.SQLite(t), "LINKBOX_PUBLIC_URL": tt.publicURL})
+		for _, path := range []string{"/healthz", "/login", "/openapi.json", "/no/such/path"} {
+			resp, err := http.Get("http://" + s.addr + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("%s: GET %s: X-Content-Type-Options = %q, want nosniff", tt.publicURL, path, got)
+			}
+			if got := resp.Header.Get("Strict-Transport-Security"); got != tt.hsts {
+				t.Errorf("%s: GET %s: Strict-Transport-Security = %q, want %q", tt.publicURL, path, got, tt.hsts)
+			}
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a server's goroutines may log to.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestLogsHoldNoLinkToken: opening the linking page, with its token in the
+// path or in a query string, logs the route, never the token.
+func TestLogsHoldNoLinkToken(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		cfg, err := config.FromEnv(env(map[string]string{"LINKBOX_DATABASE_URL": url, "LINKBOX_LOG_LEVEL": "debug"})).Parse()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs syncBuffer
+		cheap := accounts.HashParams{Memory: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+		srv, err := app.New(t.Context(), cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			app.Options{Hash: &cheap})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(srv.Handler())
+		t.Cleanup(func() {
+			ts.Close()
+			srv.Close()
+		})
+		_, key, err := srv.Connect.CreateApp(context.Background(), "Shop", []string{"http://localhost/back/"}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/api/link-account",
+			strings.NewReader(`{"user_id":"100","return_url":"http://localhost/back/"}`))
+		req.Header.Set("X-Api-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var link struct{ URL string }
+		err = json.NewDecoder(resp.Body).Decode(&link)
+		resp.Body.Close()
+		_, token, _ := strings.Cut(link.URL, "/linking/")
+		if err != nil || token == "" {
+			t.Fatalf("link-account: %d %+v %v, want a linking URL", resp.StatusCode, link, err)
+		}
+		for _, path := range []string{"/linking/" + token, "/linking/" + token + "?token=" + token, "/linking/" + token + "/x",
+			"/connect?token=" + token} {
+			resp, err := http.Get(ts.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		out := logs.String()
+		if strings.Contains(out, token) {
+			t.Errorf("the log holds the link token:\n%s", out)
+		}
+		if !strings.Contains(out, "path=/linking/{token}") {
+			t.Errorf("the log does not name the linking page's route:\n%s", out)
+		}
+	})
+}
