@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -37,15 +38,23 @@ type stack struct {
 // newStack starts a stack with opt (its Hash is always a cheap one).
 func newStack(t *testing.T, databaseURL string, opt app.Options) *stack {
 	t.Helper()
+	return newStackWith(t, databaseURL, opt, nil)
+}
+
+// newStackWith is newStack with settings of a test's own (variable: value).
+func newStackWith(t *testing.T, databaseURL string, opt app.Options, settings map[string]string) *stack {
+	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	gw := smstest.NewGateway(t)
-	raw := config.FromEnv(env(map[string]string{
+	vars := map[string]string{
 		"LINKBOX_DATABASE_URL":       databaseURL,
 		"LINKBOX_PUBLIC_URL":         "http://" + ts.Listener.Addr().String(),
 		"LINKBOX_SMS_PROVIDER":       "webhook",
 		"LINKBOX_SMS_WEBHOOK_URL":    gw.URL(),
 		"LINKBOX_SMS_WEBHOOK_SECRET": gw.Secret(),
-	}))
+	}
+	maps.Copy(vars, settings)
+	raw := config.FromEnv(env(vars))
 	cfg, err := raw.Parse()
 	if err != nil {
 		t.Fatal(err)

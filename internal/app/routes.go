@@ -33,7 +33,9 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 }
 
 // ready answers 200 when the store answers, so a load balancer only sends
-// traffic to instances that can serve it.
+// traffic to instances that can serve it. With Redis configured it names
+// Redis's state, "up" or "down", and stays 200 either way: while Redis is
+// down the instance still serves, with rate limits of its own.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -42,7 +44,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	body := map[string]string{"status": "ok"}
+	if s.shared != nil {
+		body["redis"] = s.shared.Check(ctx)
+	}
+	httpx.WriteJSON(w, http.StatusOK, body)
 }
 
 // inboxAuth lets the inbox API take the Accounts API's access tokens and, for

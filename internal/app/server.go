@@ -44,6 +44,7 @@ type Server struct {
 	outbox  *sms.Outbox
 	limiter ratelimit.Limiter
 	redis   *redis.Client
+	shared  *ratelimit.Resilient // the limiter when Redis is configured, else nil
 	broker  realtime.Broker
 	handler http.Handler
 
@@ -97,9 +98,17 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 	if err != nil {
 		return err
 	}
-	s.outbox = sms.NewOutbox(s.db, sender, s.log, opt.Now)
 	if s.limiter, err = s.newLimiter(cfg, opt.Now); err != nil {
 		return err
+	}
+	s.outbox = sms.NewOutbox(s.db, sender, s.log, opt.Now)
+	s.outbox.Budget, err = sms.NewBudget(s.limiter, sms.BudgetConfig{
+		PerHour:           cfg.SMSBudget,
+		PerCountryPerHour: cfg.SMSCountryBudget,
+		Countries:         cfg.SMSCountries,
+	})
+	if err != nil {
+		return fmt.Errorf("LINKBOX_SMS_COUNTRIES: %w", err)
 	}
 	hash := accounts.DefaultHashParams()
 	if opt.Hash != nil {
@@ -154,18 +163,21 @@ func smsConfig(cfg config.Config) sms.Config {
 }
 
 // newLimiter picks the rate limiter: none when limits are off, Redis when
-// configured (limits shared by every instance), else in memory.
+// configured (limits shared by every instance; while Redis is down, this
+// instance's own, in memory), else in memory.
 func (s *Server) newLimiter(cfg config.Config, now func() time.Time) (ratelimit.Limiter, error) {
 	switch {
 	case !cfg.RateLimits:
 		return ratelimit.Unlimited{}, nil
 	case cfg.RedisURL != "":
-		o, err := redis.ParseURL(cfg.RedisURL)
+		o, err := ratelimit.ClientOptions(cfg.RedisURL) // 50 ms timeouts, no retries
 		if err != nil {
 			return nil, fmt.Errorf("LINKBOX_REDIS_URL: %w", err)
 		}
+		ratelimit.SetRedisLogger(s.log) // go-redis's lines into our log, not beside it
 		s.redis = redis.NewClient(o)
-		return ratelimit.NewRedis(s.redis, "linkbox:rl:"), nil
+		s.shared = ratelimit.NewResilient(ratelimit.NewRedis(s.redis, "linkbox:rl:"), ratelimit.NewMemory(now), s.log, now)
+		return s.shared, nil
 	}
 	return ratelimit.NewMemory(now), nil
 }

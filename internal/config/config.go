@@ -27,6 +27,9 @@ type Config struct {
 	TwilioAccountSID string
 	TwilioAuthToken  string
 	TwilioFrom       string
+	SMSBudget        int      // SMS per hour for the whole deployment; 0: no budget
+	SMSCountryBudget int      // SMS per hour per destination country; 0: no budget
+	SMSCountries     []string // ISO 3166 alpha-2 codes SMS may go to, upper case; empty: all
 	RedisURL         string
 	TrustedProxies   []netip.Prefix
 	RateLimits       bool
@@ -53,6 +56,9 @@ var settings = []setting{
 	{"LINKBOX_TWILIO_ACCOUNT_SID", "twilio-account-sid", "", "twilio provider: account SID"},
 	{"LINKBOX_TWILIO_AUTH_TOKEN", "twilio-auth-token", "", "twilio provider: auth token"},
 	{"LINKBOX_TWILIO_FROM", "twilio-from", "", "twilio provider: sender number or MG… messaging service SID"},
+	{"LINKBOX_SMS_BUDGET", "sms-budget", "1000", "SMS per hour for the whole deployment (0: no budget)"},
+	{"LINKBOX_SMS_COUNTRY_BUDGET", "sms-country-budget", "300", "SMS per hour per destination country (0: no budget)"},
+	{"LINKBOX_SMS_COUNTRIES", "sms-countries", "", "comma-separated ISO 3166 alpha-2 codes SMS may go to (default: all)"},
 	{"LINKBOX_REDIS_URL", "redis-url", "", "Redis for rate limits shared across instances"},
 	{"LINKBOX_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed"},
 	{"LINKBOX_RATE_LIMITS", "rate-limits", "on", "on, or off to disable request-rate limits (load tests only)"},
@@ -139,12 +145,46 @@ func (raw Raw) Parse() (Config, error) {
 		}
 		c.HashConcurrency = n
 	}
+	c.SMSBudget = parseBudget(raw, "LINKBOX_SMS_BUDGET", add)
+	c.SMSCountryBudget = parseBudget(raw, "LINKBOX_SMS_COUNTRY_BUDGET", add)
+	countries, err := parseCountries(raw["LINKBOX_SMS_COUNTRIES"])
+	if err != nil {
+		add(err)
+	}
+	c.SMSCountries = countries
 	proxies, err := parsePrefixes(raw["LINKBOX_TRUSTED_PROXIES"])
 	if err != nil {
 		add(err)
 	}
 	c.TrustedProxies = proxies
 	return c, errors.Join(errs...)
+}
+
+// parseBudget reads the SMS budget of variable name: a count, 0 for none.
+func parseBudget(raw Raw, name string, add func(error)) int {
+	n, err := strconv.Atoi(raw[name])
+	if err != nil || n < 0 {
+		add(fmt.Errorf("%s %q: want a non-negative integer (0: no budget)", name, raw[name]))
+		return 0
+	}
+	return n
+}
+
+// parseCountries reads LINKBOX_SMS_COUNTRIES: two-letter codes, comma
+// separated, returned in upper case. Whether a code names a country is for
+// sms.NewBudget, which knows the numbering plans.
+func parseCountries(list string) ([]string, error) {
+	var out []string
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.ToUpper(strings.TrimSpace(s)); s == "" {
+			continue
+		}
+		if len(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' {
+			return nil, fmt.Errorf("LINKBOX_SMS_COUNTRIES: %q is not an ISO 3166 alpha-2 code (two letters, such as GB)", s)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 func parsePrefixes(list string) ([]netip.Prefix, error) {

@@ -41,16 +41,38 @@ func TestFlagOverridesEnv(t *testing.T) {
 	}
 }
 
+func TestSMSGuard(t *testing.T) {
+	c, err := FromEnv(env(nil)).Parse()
+	if err != nil || c.SMSBudget != 1000 || c.SMSCountryBudget != 300 || c.SMSCountries != nil {
+		t.Fatalf("defaults: budget %d, per country %d, countries %v (%v); want 1000, 300, all",
+			c.SMSBudget, c.SMSCountryBudget, c.SMSCountries, err)
+	}
+	c, err = FromEnv(env(map[string]string{"LINKBOX_SMS_BUDGET": "0", "LINKBOX_SMS_COUNTRY_BUDGET": "5",
+		"LINKBOX_SMS_COUNTRIES": " bi, GB ,,"})).Parse()
+	if err != nil || c.SMSBudget != 0 || c.SMSCountryBudget != 5 || strings.Join(c.SMSCountries, ",") != "BI,GB" {
+		t.Errorf("set: budget %d, per country %d, countries %v (%v); want 0, 5, BI,GB",
+			c.SMSBudget, c.SMSCountryBudget, c.SMSCountries, err)
+	}
+	for _, bad := range []string{"B", "B1", "ÉÉ", "+257"} {
+		if _, err := FromEnv(env(map[string]string{"LINKBOX_SMS_COUNTRIES": bad})).Parse(); err == nil {
+			t.Errorf("LINKBOX_SMS_COUNTRIES=%q: no error", bad)
+		}
+	}
+}
+
 func TestBadValues(t *testing.T) {
 	for k, v := range map[string]string{
-		"LINKBOX_PUBLIC_URL":       "ftp://x",
-		"LINKBOX_SECRET":           "short",
-		"LINKBOX_RATE_LIMITS":      "maybe",
-		"LINKBOX_LOG_FORMAT":       "xml",
-		"LINKBOX_LOG_LEVEL":        "loud",
-		"LINKBOX_JWT_ALG":          "RS256",
-		"LINKBOX_HASH_CONCURRENCY": "0",
-		"LINKBOX_TRUSTED_PROXIES":  "not-a-cidr",
+		"LINKBOX_PUBLIC_URL":         "ftp://x",
+		"LINKBOX_SECRET":             "short",
+		"LINKBOX_RATE_LIMITS":        "maybe",
+		"LINKBOX_LOG_FORMAT":         "xml",
+		"LINKBOX_LOG_LEVEL":          "loud",
+		"LINKBOX_JWT_ALG":            "RS256",
+		"LINKBOX_HASH_CONCURRENCY":   "0",
+		"LINKBOX_TRUSTED_PROXIES":    "not-a-cidr",
+		"LINKBOX_SMS_BUDGET":         "-1",
+		"LINKBOX_SMS_COUNTRY_BUDGET": "lots",
+		"LINKBOX_SMS_COUNTRIES":      "BI,GBR",
 	} {
 		_, err := FromEnv(env(map[string]string{k: v})).Parse()
 		if err == nil || !strings.Contains(err.Error(), k) {
