@@ -1,12 +1,16 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -50,11 +54,12 @@ func userRows(u accounts.User) [][2]string {
 	}
 }
 
-func usersCreate(ctx context.Context, raw config.Raw, args []string, stdout, stderr io.Writer) error {
+func usersCreate(ctx context.Context, raw config.Raw, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
 	var nu accounts.NewUser
 	fs.StringVar(&nu.Phone, "phone", "", "phone number, E.164 (required)")
-	fs.StringVar(&nu.Password, "password", "", "password, 8-128 characters (required)")
+	fs.StringVar(&nu.Password, "password", "", "password, 8-128 characters (this or --password-file; other users see it in ps)")
+	passwordFile := fs.String("password-file", "", "read the password from the first line of this file, or of standard input for -")
 	fs.StringVar(&nu.FirstName, "first-name", "", "first name (required)")
 	fs.StringVar(&nu.LastName, "last-name", "", "last name (required)")
 	fs.StringVar(&nu.Email, "email", "", "email address (required)")
@@ -64,6 +69,15 @@ func usersCreate(ctx context.Context, raw config.Raw, args []string, stdout, std
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
+	if *passwordFile != "" {
+		if nu.Password != "" {
+			return errors.New("users create: give --password or --password-file, not both")
+		}
+		var err error
+		if nu.Password, err = firstLine(*passwordFile, stdin); err != nil {
+			return fmt.Errorf("users create: --password-file: %w", err)
+		}
+	}
 	return withAdmin(ctx, raw, stderr, func(srv *Server) error {
 		u, err := srv.Accounts.CreateUser(ctx, nu)
 		if err != nil {
@@ -71,6 +85,30 @@ func usersCreate(ctx context.Context, raw config.Raw, args []string, stdout, std
 		}
 		return printResult(stdout, *asJSON, accounts.FullUser(u), userRows(u))
 	})
+}
+
+// firstLine reads a secret from the first line of the file at path, or of
+// stdin when path is "-": given as a flag, it would show in ps to every
+// user of the machine.
+func firstLine(path string, stdin io.Reader) (string, error) {
+	r := stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		r = f
+	}
+	line, err := bufio.NewReader(io.LimitReader(r, 64<<10)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", fmt.Errorf("%s: the first line is empty", path)
+	}
+	return line, nil
 }
 
 func usersSetStatus(ctx context.Context, raw config.Raw, args []string, stdout, stderr io.Writer) error {

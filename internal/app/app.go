@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -21,7 +22,8 @@ const usage = `Usage: linkbox [command] [flags]
 Commands:
   serve                 run the server (the default)
   migrate               apply database migrations and exit
-  users create          create an account: --phone --password --first-name --last-name --email [--username] [--role user|agent|admin] [--json]
+  users create          create an account: --phone --password|--password-file --first-name --last-name --email [--username] [--role user|agent|admin] [--json]
+                        (--password shows in ps to every user of the machine: prefer --password-file PATH, or - for standard input)
   users set-status      --phone E164 --status active|blocked|suspended [--json]
   keys rotate           start signing access tokens with a new key [--json]
   apps create           --name NAME --return-url URL [--return-url URL ...] [--otp-ttl 5m] [--json]
@@ -45,7 +47,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		return migrate(ctx, raw, rest, stderr)
 	case "users create":
-		return usersCreate(ctx, raw, rest, stdout, stderr)
+		return usersCreate(ctx, raw, rest, os.Stdin, stdout, stderr)
 	case "users set-status":
 		return usersSetStatus(ctx, raw, rest, stdout, stderr)
 	case "keys rotate":
