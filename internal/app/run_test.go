@@ -18,10 +18,21 @@ import (
 	"github.com/linkbox/linkbox/internal/dbtest"
 )
 
-// env is a getenv over a map.
+// env is a getenv over m. It holds a master secret unless m names one
+// (LINKBOX_SECRET "" for none): without one, the secret of a PostgreSQL
+// store would be generated into the working directory, the package's.
 func env(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
+	return func(k string) string {
+		if v, ok := m[k]; ok || k != "LINKBOX_SECRET" || m["LINKBOX_SECRET_FILE"] != "" {
+			return v
+		}
+		return testSecret
+	}
 }
+
+// testSecret is the tests' master secret, the one cli and serve's callers
+// name, so that a stack and the commands run beside it share it.
+var testSecret = strings.Repeat("s", 32)
 
 // started is a running "linkbox serve".
 type started struct {

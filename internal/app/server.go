@@ -21,7 +21,6 @@ import (
 	"github.com/linkbox/linkbox/internal/inbox"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 	"github.com/linkbox/linkbox/internal/realtime"
-	"github.com/linkbox/linkbox/internal/secrets"
 	"github.com/linkbox/linkbox/internal/sms"
 	"github.com/linkbox/linkbox/internal/web"
 )
@@ -58,7 +57,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	d, err := db.Open(ctx, cfg.DatabaseURL)
+	d, err := db.OpenWith(ctx, cfg.DatabaseURL, db.Options{Sync: db.Sync(cfg.SQLiteSync), Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +89,7 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 	if err := s.db.Migrate(ctx); err != nil {
 		return err
 	}
-	keys, err := loadKeyring(ctx, s.db, cfg.Secret, s.log)
+	keys, err := loadKeyring(ctx, s.db, cfg, s.log)
 	if err != nil {
 		return err
 	}
@@ -229,22 +228,6 @@ func (s *Server) closeStores() error {
 		c.Close()
 	}
 	return errors.Join(err, s.db.Close())
-}
-
-// loadKeyring builds the keyring from LINKBOX_SECRET or, when unset, from a
-// secret generated on first start and kept in the store.
-func loadKeyring(ctx context.Context, d *db.DB, secret string, log *slog.Logger) (*secrets.Keyring, error) {
-	if secret == "" {
-		if _, err := d.Exec(ctx, `INSERT INTO settings (key, value) VALUES ('master_secret', ?) ON CONFLICT (key) DO NOTHING`,
-			secrets.NewMaster()); err != nil {
-			return nil, fmt.Errorf("store master secret: %w", err)
-		}
-		if err := d.QueryRow(ctx, `SELECT value FROM settings WHERE key = 'master_secret'`).Scan(&secret); err != nil {
-			return nil, fmt.Errorf("read master secret: %w", err)
-		}
-		log.Warn("LINKBOX_SECRET is not set: using the secret generated in the store; anyone with a copy of the store has it")
-	}
-	return secrets.New([]byte(secret))
 }
 
 // notifyChannel names the LISTEN/NOTIFY channel: notifications are shared by

@@ -19,7 +19,9 @@ type Config struct {
 	DatabaseURL      string
 	Listen           string
 	PublicURL        string
-	Secret           string // empty: generated on first start and kept in the store
+	Secret           string // LINKBOX_SECRET; empty: read from SecretFile
+	SecretFile       string // LINKBOX_SECRET_FILE; empty: linkbox.secret, generated on first start
+	SQLiteSync       string // LINKBOX_SQLITE_SYNC: "full" or "normal"
 	SMSProvider      string
 	SMSWebhookURL    string
 	SMSWebhookSecret string
@@ -48,7 +50,9 @@ var settings = []setting{
 	{"LINKBOX_DATABASE_URL", "database-url", "sqlite:linkbox.db", "sqlite:PATH or postgres://…"},
 	{"LINKBOX_LISTEN", "listen", ":8080", "listen address"},
 	{"LINKBOX_PUBLIC_URL", "public-url", "http://localhost:8080", "base of every URL handed out"},
-	{"LINKBOX_SECRET", "secret", "", "master secret (default: generated once and kept in the store)"},
+	{"LINKBOX_SECRET", "secret", "", "master secret, at least 32 characters (default: read from LINKBOX_SECRET_FILE)"},
+	{"LINKBOX_SECRET_FILE", "secret-file", "", "file holding the master secret, mode 0600 (default: linkbox.secret beside the SQLite store, generated on first start)"},
+	{"LINKBOX_SQLITE_SYNC", "sqlite-sync", "full", "full (an acknowledged write survives power loss) or normal (survives a crash of the process only)"},
 	{"LINKBOX_SMS_PROVIDER", "sms-provider", "console", "console, webhook or twilio"},
 	{"LINKBOX_SMS_WEBHOOK_URL", "sms-webhook-url", "", "webhook provider: where to POST messages"},
 	{"LINKBOX_SMS_WEBHOOK_SECRET", "sms-webhook-secret", "", "webhook provider: whsec_… signing secret"},
@@ -102,6 +106,8 @@ func (raw Raw) Parse() (Config, error) {
 		Listen:           raw["LINKBOX_LISTEN"],
 		PublicURL:        strings.TrimRight(raw["LINKBOX_PUBLIC_URL"], "/"),
 		Secret:           raw["LINKBOX_SECRET"],
+		SecretFile:       raw["LINKBOX_SECRET_FILE"],
+		SQLiteSync:       raw["LINKBOX_SQLITE_SYNC"],
 		SMSProvider:      raw["LINKBOX_SMS_PROVIDER"],
 		SMSWebhookURL:    raw["LINKBOX_SMS_WEBHOOK_URL"],
 		SMSWebhookSecret: raw["LINKBOX_SMS_WEBHOOK_SECRET"],
@@ -121,6 +127,12 @@ func (raw Raw) Parse() (Config, error) {
 	}
 	if c.Secret != "" && len(c.Secret) < 32 {
 		add(errors.New("LINKBOX_SECRET: want at least 32 characters"))
+	}
+	if c.Secret != "" && c.SecretFile != "" {
+		add(errors.New("LINKBOX_SECRET and LINKBOX_SECRET_FILE are both set: want one of them"))
+	}
+	if c.SQLiteSync != "full" && c.SQLiteSync != "normal" {
+		add(fmt.Errorf("LINKBOX_SQLITE_SYNC %q: want full or normal", c.SQLiteSync))
 	}
 	switch raw["LINKBOX_RATE_LIMITS"] {
 	case "on":

@@ -26,7 +26,7 @@ type Keyring struct {
 
 // New returns a Keyring for master, which must be at least 32 bytes.
 func New(master []byte) (*Keyring, error) {
-	if len(master) < 32 {
+	if len(master) < minLength {
 		return nil, errors.New("secrets: master secret shorter than 32 bytes")
 	}
 	return &Keyring{master: master}, nil
