@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is the whole configuration of one Linkbox process.
@@ -37,8 +38,9 @@ type Config struct {
 	RateLimits       bool
 	LogFormat        string // "text" or "json"
 	LogLevel         slog.Level
-	JWTAlgorithm     string // "EdDSA" or "HS256"
-	HashConcurrency  int    // password hashes computed at once
+	JWTAlgorithm     string        // "EdDSA" or "HS256"
+	AccessTokenTTL   time.Duration // LINKBOX_ACCESS_TOKEN_TTL
+	HashConcurrency  int           // password hashes computed at once
 }
 
 // setting is one variable and its flag.
@@ -69,6 +71,7 @@ var settings = []setting{
 	{"LINKBOX_LOG_FORMAT", "log-format", "text", "text or json"},
 	{"LINKBOX_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"LINKBOX_JWT_ALG", "jwt-alg", "EdDSA", "access token signature: EdDSA or HS256"},
+	{"LINKBOX_ACCESS_TOKEN_TTL", "access-token-ttl", "1h", "access token lifetime (a duration, at least 1s)"},
 	{"LINKBOX_HASH_CONCURRENCY", "hash-concurrency", "", "password hashes computed at once (default: number of CPUs)"},
 }
 
@@ -149,6 +152,11 @@ func (raw Raw) Parse() (Config, error) {
 	}
 	if c.JWTAlgorithm != "EdDSA" && c.JWTAlgorithm != "HS256" {
 		add(fmt.Errorf("LINKBOX_JWT_ALG %q: want EdDSA or HS256", c.JWTAlgorithm))
+	}
+	if d, err := time.ParseDuration(raw["LINKBOX_ACCESS_TOKEN_TTL"]); err != nil || d < time.Second {
+		add(fmt.Errorf("LINKBOX_ACCESS_TOKEN_TTL %q: want a duration of at least 1s, such as 15m or 1h", raw["LINKBOX_ACCESS_TOKEN_TTL"]))
+	} else {
+		c.AccessTokenTTL = d
 	}
 	if v := raw["LINKBOX_HASH_CONCURRENCY"]; v != "" {
 		n, err := strconv.Atoi(v)

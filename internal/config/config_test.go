@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string {
@@ -60,6 +61,20 @@ func TestSMSGuard(t *testing.T) {
 	}
 }
 
+func TestAccessTokenTTL(t *testing.T) {
+	for v, want := range map[string]time.Duration{"": time.Hour, "1s": time.Second, "15m": 15 * time.Minute} {
+		c, err := FromEnv(env(map[string]string{"LINKBOX_ACCESS_TOKEN_TTL": v})).Parse()
+		if err != nil || c.AccessTokenTTL != want {
+			t.Errorf("LINKBOX_ACCESS_TOKEN_TTL=%q: %s, %v; want %s", v, c.AccessTokenTTL, err, want)
+		}
+	}
+	for _, bad := range []string{"0", "0s", "999ms", "-1h", "an hour", "1"} {
+		if _, err := FromEnv(env(map[string]string{"LINKBOX_ACCESS_TOKEN_TTL": bad})).Parse(); err == nil {
+			t.Errorf("LINKBOX_ACCESS_TOKEN_TTL=%q: no error", bad)
+		}
+	}
+}
+
 func TestBadValues(t *testing.T) {
 	for k, v := range map[string]string{
 		"LINKBOX_PUBLIC_URL":         "ftp://x",
@@ -73,6 +88,7 @@ func TestBadValues(t *testing.T) {
 		"LINKBOX_SMS_BUDGET":         "-1",
 		"LINKBOX_SMS_COUNTRY_BUDGET": "lots",
 		"LINKBOX_SMS_COUNTRIES":      "BI,GBR",
+		"LINKBOX_ACCESS_TOKEN_TTL":   "500ms",
 	} {
 		_, err := FromEnv(env(map[string]string{k: v})).Parse()
 		if err == nil || !strings.Contains(err.Error(), k) {
