@@ -26,8 +26,8 @@ var pageErrorCodes = []string{
 	"invalid_credentials", "account_pending", "account_blocked", "account_suspended",
 	"missing_field", "invalid_phone", "invalid_password", "invalid_name", "invalid_email",
 	"invalid_username", "phone_taken", "username_taken", "invalid_code", "code_expired",
-	"too_many_attempts", "already_verified", "user_not_found", "rate_limited", "unavailable",
-	"internal_error", "link_not_found", "link_expired", "link_used",
+	"too_many_attempts", "sms_country_not_allowed", "sms_budget_exhausted", "rate_limited", "unavailable",
+	"internal_error", "link_not_found", "link_expired", "link_used", "link_taken",
 	"csrf", "invalid_form", "invalid_action",
 }
 
