@@ -22,13 +22,36 @@ var scenarioFuncs = map[string]func(context.Context, *env) (result, error){
 	scSSEIdle:    sseIdle,
 }
 
-// benchmark starts the servers, prepares the data, runs the scenarios and
-// reports. Every child is stopped on return, Ctrl-C included.
+// benchRun is one benchmark of a Linkbox with one SQLite sync setting.
+type benchRun struct {
+	Sync      string   `json:"sqlite_sync,omitempty"` // "" with --url: the server's own
+	WALMaxMiB float64  `json:"wal_max_mib"`           // the largest -wal file seen; 0 if not SQLite
+	Results   []result `json:"results"`
+}
+
+// benchmark runs the benchmark once per --sqlite-sync setting, each on
+// fresh servers and a fresh store, and reports them together.
 func benchmark(ctx context.Context, opt options, getenv func(string) string, stdout, stderr io.Writer) error {
+	var runs []benchRun
+	for _, sync := range opt.syncs {
+		r, err := benchmarkOnce(ctx, opt, sync, getenv, stderr)
+		if err != nil {
+			return err
+		}
+		runs = append(runs, r)
+	}
+	return report(stdout, opt, machineInfo(), runs)
+}
+
+// benchmarkOnce starts the servers, prepares the data, runs the scenarios
+// while watching the store's WAL. Every child is stopped on return, Ctrl-C
+// included.
+func benchmarkOnce(ctx context.Context, opt options, sync string, getenv func(string) string, stderr io.Writer) (run benchRun, err error) {
+	run.Sync = sync
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	dir, err := os.MkdirTemp("", "linkbox-bench-")
 	if err != nil {
-		return err
+		return run, err
 	}
 	defer os.RemoveAll(dir)
 	var children []*child
@@ -37,45 +60,51 @@ func benchmark(ctx context.Context, opt options, getenv func(string) string, std
 			c.stop()
 		}
 	}()
-	lb, cfg, c, err := startLinkbox(ctx, opt, getenv, dir, stderr)
+	if sync != "" {
+		fmt.Fprintf(stderr, "linkbox-bench: LINKBOX_SQLITE_SYNC=%s\n", sync)
+	}
+	lb, cfg, c, err := startLinkbox(ctx, opt, sync, getenv, dir, stderr)
 	if c != nil {
 		children = append(children, c)
 	}
 	if err != nil {
-		return err
+		return run, err
 	}
+	wal := watchWAL(cfg.DatabaseURL)
+	defer func() { run.WALMaxMiB = wal.stop() }()
 	bare, c, err := startBare(ctx, opt, stderr)
 	if c != nil {
 		children = append(children, c)
 	}
 	if err != nil {
-		return err
+		return run, err
 	}
 	fmt.Fprintf(stderr, "linkbox-bench: setup: %d users linked to a bench app\n", opt.subscribers)
 	fx, err := prepare(ctx, cfg, lb, opt.subscribers, log)
 	if err != nil {
-		return err
+		return run, err
 	}
 	e := &env{opt: opt, lb: lb, bare: bare, fx: fx}
-	var results []result
 	for _, name := range opt.scenarios {
 		fmt.Fprintf(stderr, "linkbox-bench: %s\n", name)
+		wal.take() // the peak of this scenario alone
 		r, err := scenarioFuncs[name](ctx, e)
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return run, ctx.Err()
 		}
 		if err != nil {
 			r.Scenario, r.Met, r.Note = name, verdict(false), "error: "+err.Error()
 		}
-		results = append(results, r)
+		r.WALMaxMiB = wal.take()
+		run.Results = append(run.Results, r)
 	}
-	return report(stdout, opt, machineInfo(), results)
+	return run, nil
 }
 
-// startLinkbox starts Linkbox as a child on a temporary SQLite store, or
-// describes the one at --url, and returns the configuration the setup opens
-// its store with.
-func startLinkbox(ctx context.Context, opt options, getenv func(string) string, dir string, stderr io.Writer) (*target, config.Config, *child, error) {
+// startLinkbox starts Linkbox as a child on a temporary SQLite store with
+// LINKBOX_SQLITE_SYNC=sync, or describes the one at --url, and returns the
+// configuration the setup opens its store with.
+func startLinkbox(ctx context.Context, opt options, sync string, getenv func(string) string, dir string, stderr io.Writer) (*target, config.Config, *child, error) {
 	if opt.url != "" {
 		raw := config.FromEnv(getenv)
 		raw["LINKBOX_DATABASE_URL"] = opt.databaseURL
@@ -94,6 +123,7 @@ func startLinkbox(ctx context.Context, opt options, getenv func(string) string, 
 		"LINKBOX_LOG_LEVEL":    "warn",
 		"LINKBOX_SECRET":       secrets.NewMaster(), // shared by the server and the setup
 		"LINKBOX_SMS_PROVIDER": "console",
+		"LINKBOX_SQLITE_SYNC":  sync,
 	}
 	if opt.profile != "" {
 		vars[profileEnv] = opt.profile

@@ -112,6 +112,9 @@ type stats struct {
 	OpsPerSec float64 `json:"ops_per_sec"`
 	P50Ms     float64 `json:"p50_ms"`
 	P99Ms     float64 `json:"p99_ms"`
+	// MaxMs is the worst latency: a stall that every request in flight
+	// waited out shows here when too few hit it to move the p99.
+	MaxMs float64 `json:"max_ms"`
 	// CPUPerOpUs is the server's CPU time per operation, in microseconds: a
 	// figure that moves less than ops/s when other processes share the
 	// machine (0 when the server's process is unknown).
@@ -126,6 +129,7 @@ func summarize(s sample) stats {
 		Failed: s.failed,
 		P50Ms:  ms(percentile(s.lat, 50)),
 		P99Ms:  ms(percentile(s.lat, 99)),
+		MaxMs:  ms(percentile(s.lat, 100)),
 	}
 	if s.elapsed > 0 {
 		st.OpsPerSec = float64(len(s.lat)) / s.elapsed.Seconds()

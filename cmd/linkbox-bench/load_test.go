@@ -38,9 +38,21 @@ func TestSummarize(t *testing.T) {
 	s := sample{lat: []time.Duration{3 * time.Millisecond, time.Millisecond, 2 * time.Millisecond}, failed: 1,
 		firstErr: errors.New("boom"), elapsed: time.Second}
 	got := summarize(s)
-	want := stats{Ops: 3, Failed: 1, OpsPerSec: 3, P50Ms: 2, P99Ms: 3, FirstErr: "boom"}
+	want := stats{Ops: 3, Failed: 1, OpsPerSec: 3, P50Ms: 2, P99Ms: 3, MaxMs: 3, FirstErr: "boom"}
 	if got != want {
 		t.Errorf("summarize = %+v, want %+v", got, want)
+	}
+}
+
+// TestSummarizeMax: one stall among a hundred operations is below the
+// p99 and shows only in the maximum.
+func TestSummarizeMax(t *testing.T) {
+	lat := []time.Duration{830 * time.Millisecond}
+	for range 99 {
+		lat = append(lat, time.Millisecond)
+	}
+	if got := summarize(sample{lat: lat, elapsed: time.Second}); got.P99Ms != 1 || got.MaxMs != 830 {
+		t.Errorf("p99 %v ms, max %v ms; want 1 and 830", got.P99Ms, got.MaxMs)
 	}
 }
 

@@ -1,8 +1,10 @@
 // Command linkbox-bench drives Linkbox's hot paths — link status, OTP send,
 // OTP verify, notification to SSE receipt, idle SSE connections — and, in
 // the same run and alternating with it, a bare net/http baseline it runs
-// itself, then prints per scenario ops/s, p50, p99 and the ratio to the
-// baseline, next to the targets of issue 7.
+// itself, then prints per scenario ops/s, p50, p99, the worst latency and
+// the ratio to the baseline, next to the targets of issue 7, and the
+// largest size of the store's write-ahead log. --sqlite-sync full,normal
+// runs it all once per durability setting and compares the two.
 //
 // Without --url it starts Linkbox on a temporary SQLite store with rate
 // limits off, as a process of its own (the tool re-executes itself), so that

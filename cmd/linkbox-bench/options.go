@@ -34,12 +34,13 @@ type options struct {
 	rate        int
 	json        bool
 	scenarios   []string
-	profile     string // hidden: write Linkbox's CPU profile here
+	syncs       []string // LINKBOX_SQLITE_SYNC of each run; [""] with url
+	profile     string   // hidden: write Linkbox's CPU profile here
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
-	var scenarios string
+	var scenarios, syncs string
 	fs := flag.NewFlagSet("linkbox-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.url, "url", "", "Linkbox base URL to drive (default: start one on a temporary SQLite store)")
@@ -53,6 +54,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.rate, "rate", 200, "notify-sse: notifications sent per second")
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON")
 	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run")
+	fs.StringVar(&syncs, "sqlite-sync", "full", "LINKBOX_SQLITE_SYNC of the Linkbox started: full, normal, or both (full,normal), one whole run each")
 	fs.StringVar(&o.profile, "profile", "", "") // hidden: Linkbox CPU profile file
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -61,7 +63,17 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	o.scenarios = strings.Split(scenarios, ",")
-	return o, o.validate()
+	o.syncs = strings.Split(syncs, ",")
+	var errs []error
+	if o.url != "" {
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "sqlite-sync" {
+				errs = append(errs, errors.New("--sqlite-sync works only on the server the tool starts"))
+			}
+		})
+		o.syncs = []string{""}
+	}
+	return o, errors.Join(append(errs, o.validate())...)
 }
 
 func (o options) validate() error {
@@ -69,6 +81,11 @@ func (o options) validate() error {
 	for _, s := range o.scenarios {
 		if !slices.Contains(allScenarios, s) {
 			errs = append(errs, fmt.Errorf("--scenarios: unknown %q (want some of %s)", s, strings.Join(allScenarios, ",")))
+		}
+	}
+	for _, s := range o.syncs {
+		if s != "full" && s != "normal" && (s != "" || o.url == "") {
+			errs = append(errs, fmt.Errorf("--sqlite-sync: unknown %q (want full, normal or full,normal)", s))
 		}
 	}
 	if o.url != "" && o.databaseURL == "" {

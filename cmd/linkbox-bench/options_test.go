@@ -12,7 +12,8 @@ func TestParseOptionsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("parseOptions: %v", err)
 	}
-	if o.duration != 10*time.Second || o.concurrency != 32 || o.subscribers != 1000 || o.idle != 10000 || !slices.Equal(o.scenarios, allScenarios) {
+	if o.duration != 10*time.Second || o.concurrency != 32 || o.subscribers != 1000 || o.idle != 10000 || !slices.Equal(o.scenarios, allScenarios) ||
+		!slices.Equal(o.syncs, []string{"full"}) {
 		t.Errorf("defaults = %+v", o)
 	}
 }
@@ -28,11 +29,25 @@ func TestParseOptionsBadInput(t *testing.T) {
 		{"--subscribers", "0"},
 		{"--idle", "0"},
 		{"--rate", "0"},
+		{"--sqlite-sync", "off"},
+		{"--sqlite-sync", "full,"},
+		{"--url", "http://127.0.0.1:8080", "--database-url", "sqlite:x.db", "--sqlite-sync", "normal"},
 		{"extra"},
 		{"--bogus"},
 	} {
 		if _, err := parseOptions(args, io.Discard); err == nil {
 			t.Errorf("parseOptions(%q): no error, want one", args)
 		}
+	}
+}
+
+func TestParseOptionsSyncs(t *testing.T) {
+	o, err := parseOptions([]string{"--sqlite-sync", "full,normal"}, io.Discard)
+	if err != nil || !slices.Equal(o.syncs, []string{"full", "normal"}) {
+		t.Errorf("--sqlite-sync full,normal: syncs %q, err %v; want one run each", o.syncs, err)
+	}
+	o, err = parseOptions([]string{"--url", "http://127.0.0.1:8080", "--database-url", "sqlite:x.db"}, io.Discard)
+	if err != nil || !slices.Equal(o.syncs, []string{""}) {
+		t.Errorf("--url: syncs %q, err %v; want one run, the server's own", o.syncs, err)
 	}
 }

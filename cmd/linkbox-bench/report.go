@@ -41,40 +41,97 @@ func parseCPUModel(cpuinfo []byte) string {
 	return "unknown"
 }
 
-// report writes the results as JSON or as a table.
-func report(w io.Writer, opt options, m machine, results []result) error {
+// report writes the runs as JSON or as tables, then, for several runs,
+// how each compares with the first.
+func report(w io.Writer, opt options, m machine, runs []benchRun) error {
 	if opt.json {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			Machine     machine  `json:"machine"`
-			Duration    string   `json:"duration"`
-			Concurrency int      `json:"concurrency"`
-			Results     []result `json:"results"`
-		}{m, opt.duration.String(), opt.concurrency, results})
+			Machine     machine    `json:"machine"`
+			Duration    string     `json:"duration"`
+			Concurrency int        `json:"concurrency"`
+			Runs        []benchRun `json:"runs"`
+		}{m, opt.duration.String(), opt.concurrency, runs})
 	}
 	fmt.Fprintf(w, "machine: %d CPUs, %s, %s, %s\n", m.CPUs, m.CPUModel, m.GoVersion, m.OS)
-	fmt.Fprintf(w, "duration %v per scenario and server (%d alternating turns each), concurrency %d\n\n", opt.duration, rounds, opt.concurrency)
+	fmt.Fprintf(w, "duration %v per scenario and server (%d alternating turns each), concurrency %d\n", opt.duration, rounds, opt.concurrency)
+	for _, r := range runs {
+		if err := reportRun(w, r); err != nil {
+			return err
+		}
+	}
+	if len(runs) > 1 {
+		return compare(w, runs)
+	}
+	return nil
+}
+
+// reportRun writes one run's table and notes.
+func reportRun(w io.Writer, run benchRun) error {
+	fmt.Fprintln(w)
+	if run.Sync != "" {
+		fmt.Fprintf(w, "LINKBOX_SQLITE_SYNC=%s\n", run.Sync)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\ttarget\tlinkbox ops/s\tp50\tp99\tcpu/op\tbare ops/s\tp50\tp99\tcpu/op\tratio\tmet")
-	for _, r := range results {
-		fmt.Fprintln(tw, row(r))
+	fmt.Fprintln(tw, "scenario\ttarget\tlinkbox ops/s\tp50\tp99\tmax\tcpu/op\tbare ops/s\tp50\tp99\tmax\tcpu/op\tratio\tmet\twal max")
+	for _, r := range run.Results {
+		fmt.Fprintf(tw, "%s\t%.1f MiB\n", row(r), r.WALMaxMiB)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	for _, r := range results {
+	for _, r := range run.Results {
 		for _, line := range details(r) {
 			fmt.Fprintf(w, "%s: %s\n", r.Scenario, line)
 		}
 	}
+	fmt.Fprintf(w, "largest WAL of the run (sampled every %v): %.1f MiB\n", walEvery, run.WALMaxMiB)
 	return nil
+}
+
+// compare writes, per scenario, Linkbox's figure and its ratio to bare in
+// each run, and both as ratios to the first run's: the ratios to bare,
+// measured in alternation within a run, move least with the machine.
+func compare(w io.Writer, runs []benchRun) error {
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := "scenario\tof"
+	for _, r := range runs {
+		head += "\t" + r.Sync + " (ratio to bare)"
+	}
+	for _, r := range runs[1:] {
+		head += "\t" + r.Sync + " / " + runs[0].Sync + " (of the ratios)"
+	}
+	fmt.Fprintln(tw, head)
+	for i, first := range runs[0].Results {
+		line := first.Scenario + "\t" + first.RatioOf
+		for _, r := range runs {
+			line += fmt.Sprintf("\t%.2f (%.2f)", figure(r.Results[i]), r.Results[i].Ratio)
+		}
+		for _, r := range runs[1:] {
+			line += fmt.Sprintf("\t%.2f (%.2f)", ratio(figure(r.Results[i]), figure(first)), ratio(r.Results[i].Ratio, first.Ratio))
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+// figure is Linkbox's figure that r's ratio divides.
+func figure(r result) float64 {
+	switch {
+	case r.LinkboxIdle != nil:
+		return r.LinkboxIdle.RSSAfterMiB
+	case r.RatioOf == "p99":
+		return r.Linkbox.P99Ms
+	}
+	return r.Linkbox.OpsPerSec
 }
 
 func row(r result) string {
 	if r.LinkboxIdle != nil {
 		l, b := r.LinkboxIdle, r.BareIdle
-		return fmt.Sprintf("%s\t%s\t%d conns, %.1f MiB\t%.1f KiB/conn\t%d dropped\t%d conns, %.1f MiB\t%.1f KiB/conn\t%d dropped\t%.2f (rss)\t%s",
+		return fmt.Sprintf("%s\t%s\t%d conns, %.1f MiB\t%.1f KiB/conn\t%d dropped\t\t\t%d conns, %.1f MiB\t%.1f KiB/conn\t%d dropped\t\t\t%.2f (rss)\t%s",
 			r.Scenario, r.Target, l.Connections, l.RSSAfterMiB, l.PerConnKiB, l.Dropped,
 			b.Connections, b.RSSAfterMiB, b.PerConnKiB, b.Dropped, r.Ratio, met(r.Met))
 	}
@@ -86,7 +143,7 @@ func cells(s stats) string {
 	if s.CPUPerOpUs > 0 {
 		cpu = fmt.Sprintf("%.0f µs", s.CPUPerOpUs)
 	}
-	return fmt.Sprintf("%.0f\t%.2f ms\t%.2f ms\t%s", s.OpsPerSec, s.P50Ms, s.P99Ms, cpu)
+	return fmt.Sprintf("%.0f\t%.2f ms\t%.2f ms\t%.2f ms\t%s", s.OpsPerSec, s.P50Ms, s.P99Ms, s.MaxMs, cpu)
 }
 
 func met(m *bool) string {

@@ -35,6 +35,7 @@ type result struct {
 	Ratio       float64    `json:"ratio"`    // Linkbox / bare
 	Met         *bool      `json:"met"`      // null when the scenario has no target
 	Note        string     `json:"note,omitempty"`
+	WALMaxMiB   float64    `json:"wal_max_mib"` // Linkbox's largest -wal file in the scenario
 }
 
 // phase runs one timed turn of a scenario against t.
