@@ -58,7 +58,7 @@ var actionLimits = map[string]ratelimit.Limit{
 // rate_limited. The key is the one the API's route limits used, so that a
 // rolling upgrade keeps the buckets already filled in Redis.
 func (s *Service) admit(ctx context.Context, action string, c Caller) error {
-	res, err := s.cfg.Limiter.Take(ctx, "auth:"+action+":ip:"+ipKey(c.IP), actionLimits[action], 1)
+	res, err := s.cfg.Limiter.Take(ctx, "auth:"+action+":ip:"+httpx.IPKey(c.IP), actionLimits[action], 1)
 	if err != nil {
 		s.log.ErrorContext(ctx, "rate limiter failed; request allowed", "action", action, "err", err)
 		return nil

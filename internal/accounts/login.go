@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/netip"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/db"
@@ -37,7 +36,7 @@ func (s *Service) CheckPassword(ctx context.Context, phone, password string, c C
 	if password == "" {
 		return User{}, missingField("password")
 	}
-	keys := []string{"login:phone:" + phone, "login:ip:" + ipKey(c.IP)}
+	keys := []string{"login:phone:" + phone, "login:ip:" + httpx.IPKey(c.IP)}
 	if err := s.loginAllowed(ctx, keys); err != nil {
 		return User{}, err
 	}
@@ -89,16 +88,6 @@ func (s *Service) countFailure(ctx context.Context, keys []string) {
 			s.log.ErrorContext(ctx, "login limiter failed to count a failure", "err", err)
 		}
 	}
-}
-
-// ipKey names a client in per-IP limits: its IPv4 address, or the /64 of
-// its IPv6 address, which one subscriber usually holds whole.
-func ipKey(ip netip.Addr) string {
-	if ip.Is6() && !ip.Is4In6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
 }
 
 // sessionJSON is the seed's token object with its user: the answer of login
