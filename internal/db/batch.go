@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // maxBatch bounds the transactions committed together.
@@ -26,6 +27,11 @@ type batcher struct {
 	// statement cache: unprepared, SQLite parsed two of them per
 	// transaction of a group.
 	prepared bool
+	// gate is held while a group writes, and by the checkpointer while it
+	// makes the WAL start over, which needs SQLite's write lock: left to
+	// compete for that lock, the checkpointer lost it to the writer, which
+	// takes it again the moment it commits, and the WAL grew on.
+	gate sync.Mutex
 }
 
 // The savepoint statements of a group's transactions.
@@ -143,6 +149,7 @@ func (b *batcher) drain() {
 // commit runs a group in one transaction and tells each caller its outcome.
 func (b *batcher) commit(group []*txReq) {
 	errs := make([]error, len(group))
+	b.gate.Lock()
 	err := b.d.inTx(context.Background(), func(tx *Tx) error {
 		if len(group) == 1 {
 			if errs[0] = group[0].ctx.Err(); errs[0] == nil {
@@ -160,6 +167,7 @@ func (b *batcher) commit(group []*txReq) {
 		}
 		return nil
 	})
+	b.gate.Unlock()
 	for i, r := range group {
 		if errs[i] == nil && err != nil {
 			errs[i] = err

@@ -51,7 +51,7 @@ func openMattn(path string) (*DB, error) {
 	ckpt.SetMaxOpenConns(1)
 	d := &DB{Dialect: SQLite, write: write, read: read, stmts: &stmtCache{}}
 	d.batch = newBatcher(d)
-	d.ckpt = newCheckpointer(ckpt, Options{WALLimit: DefaultWALLimit, Log: slog.Default()})
+	d.ckpt = newCheckpointer(ckpt, Options{WALLimit: DefaultWALLimit, Log: slog.Default()}, &d.batch.gate)
 	return d, nil
 }
 

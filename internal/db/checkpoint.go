@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -41,11 +42,14 @@ const (
 // limit, a RESTART checkpoint holds the writer off while it copies the
 // rest (little: the passive one ran just before) and waits, briefly, for
 // the readers still on the log; the next commit then writes from the log's
-// start and cuts the file to journal_size_limit.
+// start and cuts the file to journal_size_limit. The writer is held off by
+// the group commit's gate (see batcher.gate) rather than by SQLite's lock
+// alone, for which the checkpoint competed in vain under load.
 type checkpointer struct {
-	db    *sql.DB
-	log   *slog.Logger
-	limit int64 // WAL bytes past which the log is made to start over
+	db     *sql.DB
+	writer sync.Locker // held off while the log is made to start over
+	log    *slog.Logger
+	limit  int64 // WAL bytes past which the log is made to start over
 	// frameSize is the bytes one WAL frame takes, read at the first tick.
 	frameSize int64
 	lastWarn  time.Time
@@ -62,9 +66,9 @@ type ckptResult struct {
 }
 
 // newCheckpointer starts checkpointing through conn, with opt's WALLimit
-// (set) and Log.
-func newCheckpointer(conn *sql.DB, opt Options) *checkpointer {
-	c := &checkpointer{db: conn, log: opt.Log, limit: opt.WALLimit, quit: make(chan struct{}), done: make(chan struct{})}
+// (set) and Log; writer is the group commit's gate.
+func newCheckpointer(conn *sql.DB, opt Options, writer sync.Locker) *checkpointer {
+	c := &checkpointer{db: conn, writer: writer, log: opt.Log, limit: opt.WALLimit, quit: make(chan struct{}), done: make(chan struct{})}
 	go c.run(cmp.Or(opt.checkpointEvery, checkpointInterval))
 	return c
 }
@@ -95,7 +99,9 @@ func (c *checkpointer) tick(ctx context.Context) {
 		}
 	}
 	if err == nil {
+		c.writer.Lock() // the queued transactions wait, in Go, for this
 		r, err = c.checkpoint(ctx, "RESTART")
+		c.writer.Unlock()
 	}
 	if err != nil || r.busy {
 		c.warn(err, r)

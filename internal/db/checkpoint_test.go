@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -107,6 +108,58 @@ func TestCheckpointBoundsWAL(t *testing.T) {
 	write(1)
 	if got := walSize(t, d); got > limit {
 		t.Errorf("WAL is %d bytes after the reader left, want at most %d", got, limit)
+	}
+}
+
+// TestCheckpointNotStarvedByWriters: with transactions queued back to back,
+// the checkpoint that makes the WAL start over still gets its turn: the
+// writer takes SQLite's lock again the moment it commits, so the
+// checkpoint used to lose the race for it, and the WAL grew on.
+func TestCheckpointNotStarvedByWriters(t *testing.T) {
+	const limit = 256 << 10
+	var logged bytes.Buffer
+	d := openTestSQLite(t, Options{WALLimit: limit, Log: slog.New(slog.NewTextHandler(&logged, nil))})
+	ctx := context.Background()
+	if _, err := d.Exec(ctx, `CREATE TABLE blobs (b BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	insert := func() error {
+		_, err := d.Exec(ctx, `INSERT INTO blobs (b) VALUES (randomblob(?))`, 4000)
+		return err
+	}
+	for range 2 * limit / 4000 {
+		if err := insert(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				err := d.InTx(ctx, func(tx *Tx) error {
+					_, err := tx.Exec(ctx, `INSERT INTO blobs (b) VALUES (randomblob(?))`, 4000)
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	for range 3 {
+		d.ckpt.tick(ctx)
+	}
+	close(stop)
+	wg.Wait()
+	if strings.Contains(logged.String(), "could not finish") {
+		t.Errorf("the checkpoint could not make the WAL start over under steady writes:\n%s", logged.String())
 	}
 }
 

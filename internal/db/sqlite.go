@@ -82,7 +82,7 @@ func openSQLite(path string, opt Options) (*DB, error) {
 	read := pool(path, slices.Concat([]string{storeBusyTimeout}, common, []string{"query_only(1)"}), max(4, 2*runtime.GOMAXPROCS(0)))
 	d := &DB{Dialect: SQLite, write: write, read: read, stmts: &stmtCache{}, file: path}
 	d.batch = newBatcher(d)
-	d.ckpt = newCheckpointer(ckpt, opt)
+	d.ckpt = newCheckpointer(ckpt, opt, &d.batch.gate)
 	return d, nil
 }
 
