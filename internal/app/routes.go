@@ -8,6 +8,7 @@ import (
 	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/config"
 	"github.com/linkbox/linkbox/internal/httpx"
+	"github.com/linkbox/linkbox/internal/inbox"
 	"github.com/linkbox/linkbox/internal/openapi"
 	"github.com/linkbox/linkbox/internal/web"
 )
@@ -60,13 +61,18 @@ type inboxAuth struct {
 	web *web.Service
 }
 
-// UserID implements inbox.Authenticator.
-func (a inboxAuth) UserID(r *http.Request) (string, error) {
+// Authenticate implements inbox.Authenticator. A token's credential ends at
+// its exp and is revoked with its session (its refresh family); a cookie's
+// is re-checked before each delivery and revoked with its page session.
+func (a inboxAuth) Authenticate(r *http.Request) (inbox.Credential, error) {
 	if r.Header.Get("Authorization") == "" && r.Method == http.MethodGet {
-		if id, err := a.web.UserID(r); err == nil {
-			return id, nil
+		if id, key, check, err := a.web.StreamSession(r); err == nil {
+			return inbox.Credential{UserID: id, Session: key, Check: check}, nil
 		}
 	}
 	p, err := a.acc.Authenticate(r)
-	return p.UserID, err
+	if err != nil {
+		return inbox.Credential{}, err
+	}
+	return inbox.Credential{UserID: p.UserID, Session: p.Session, Expires: p.Expires}, nil
 }

@@ -74,15 +74,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 }
 
 // Start runs the background workers (the SMS outbox, the sweeps of dead
-// rows) until Close; call it once. Only a serving process calls it: a
-// one-shot admin command must not send the SMS other processes queued, nor
-// sweep the store, as a side effect. The workers outlive ctx, so that the
-// requests still in flight during a shutdown get their SMS sent.
+// rows, the inbox's revocation poller) until Close; call it once. Only a
+// serving process calls it: a one-shot admin command must not send the SMS
+// other processes queued, nor sweep the store, as a side effect. The
+// workers outlive ctx, so that the requests still in flight during a
+// shutdown get their SMS sent.
 func (s *Server) Start(ctx context.Context) {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.wg.Go(func() { s.outbox.Run(bg) })
 	s.wg.Go(func() { s.sweep(bg) })
+	s.wg.Go(func() { s.Inbox.Run(bg) })
 }
 
 func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) error {
@@ -128,6 +130,7 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 		return err
 	}
 	s.Inbox = inbox.NewService(s.db, keys, s.broker, s.log, opt.Now)
+	s.Inbox.StreamsPerUser, s.Inbox.StreamsPerIP = cfg.StreamsPerUser, cfg.StreamsPerIP
 	s.Connect, err = connect.NewService(s.db, keys, s.Inbox, s.limiter, connect.Config{PublicURL: cfg.PublicURL, Now: opt.Now}, s.log)
 	if err != nil {
 		return err
@@ -188,7 +191,7 @@ const sweepInterval = 10 * time.Minute
 // sweep runs every service's Sweep at once, then every sweepInterval, until
 // ctx ends. A failed sweep is logged; the next one takes up what it left.
 func (s *Server) sweep(ctx context.Context) {
-	sweeps := []func(context.Context) error{s.Accounts.Sweep, s.Connect.Sweep, s.Web.Sweep}
+	sweeps := []func(context.Context) error{s.Accounts.Sweep, s.Connect.Sweep, s.Web.Sweep, s.Inbox.Sweep}
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
 	for {

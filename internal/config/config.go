@@ -41,6 +41,8 @@ type Config struct {
 	JWTAlgorithm     string        // "EdDSA" or "HS256"
 	AccessTokenTTL   time.Duration // LINKBOX_ACCESS_TOKEN_TTL
 	HashConcurrency  int           // password hashes computed at once
+	StreamsPerUser   int           // open event streams per user on one instance; 0: no cap
+	StreamsPerIP     int           // open event streams per client address on one instance; 0: no cap
 }
 
 // setting is one variable and its flag.
@@ -73,6 +75,8 @@ var settings = []setting{
 	{"LINKBOX_JWT_ALG", "jwt-alg", "EdDSA", "access token signature: EdDSA or HS256"},
 	{"LINKBOX_ACCESS_TOKEN_TTL", "access-token-ttl", "1h", "access token lifetime (a duration, at least 1s)"},
 	{"LINKBOX_HASH_CONCURRENCY", "hash-concurrency", "", "password hashes computed at once (default: number of CPUs)"},
+	{"LINKBOX_STREAMS_PER_USER", "streams-per-user", "10", "open event streams per user on one instance; a new one beyond it closes the oldest (0: no cap)"},
+	{"LINKBOX_STREAMS_PER_IP", "streams-per-ip", "100", "open event streams per client address (IPv6: per /64) on one instance; beyond it 429 (0: no cap)"},
 }
 
 // Raw holds the configuration as strings, keyed by variable name, before it
@@ -167,6 +171,8 @@ func (raw Raw) Parse() (Config, error) {
 	}
 	c.SMSBudget = parseBudget(raw, "LINKBOX_SMS_BUDGET", add)
 	c.SMSCountryBudget = parseBudget(raw, "LINKBOX_SMS_COUNTRY_BUDGET", add)
+	c.StreamsPerUser = parseCap(raw, "LINKBOX_STREAMS_PER_USER", add)
+	c.StreamsPerIP = parseCap(raw, "LINKBOX_STREAMS_PER_IP", add)
 	countries, err := parseCountries(raw["LINKBOX_SMS_COUNTRIES"])
 	if err != nil {
 		add(err)
@@ -185,6 +191,16 @@ func parseBudget(raw Raw, name string, add func(error)) int {
 	n, err := strconv.Atoi(raw[name])
 	if err != nil || n < 0 {
 		add(fmt.Errorf("%s %q: want a non-negative integer (0: no budget)", name, raw[name]))
+		return 0
+	}
+	return n
+}
+
+// parseCap reads the stream cap of variable name: a count, 0 for none.
+func parseCap(raw Raw, name string, add func(error)) int {
+	n, err := strconv.Atoi(raw[name])
+	if err != nil || n < 0 {
+		add(fmt.Errorf("%s %q: want a non-negative integer (0: no cap)", name, raw[name]))
 		return 0
 	}
 	return n

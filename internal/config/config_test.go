@@ -75,6 +75,22 @@ func TestAccessTokenTTL(t *testing.T) {
 	}
 }
 
+func TestStreamCaps(t *testing.T) {
+	for vars, want := range map[[2]string][2]int{{"", ""}: {10, 100}, {"0", "0"}: {0, 0}, {"3", "2000"}: {3, 2000}} {
+		c, err := FromEnv(env(map[string]string{"LINKBOX_STREAMS_PER_USER": vars[0], "LINKBOX_STREAMS_PER_IP": vars[1]})).Parse()
+		if err != nil || c.StreamsPerUser != want[0] || c.StreamsPerIP != want[1] {
+			t.Errorf("%q: per user %d, per IP %d (%v); want %v", vars, c.StreamsPerUser, c.StreamsPerIP, err, want)
+		}
+	}
+	for _, name := range []string{"LINKBOX_STREAMS_PER_USER", "LINKBOX_STREAMS_PER_IP"} {
+		for _, bad := range []string{"-1", "ten", "1.5"} {
+			if _, err := FromEnv(env(map[string]string{name: bad})).Parse(); err == nil {
+				t.Errorf("%s=%q: no error", name, bad)
+			}
+		}
+	}
+}
+
 func TestBadValues(t *testing.T) {
 	for k, v := range map[string]string{
 		"LINKBOX_PUBLIC_URL":         "ftp://x",

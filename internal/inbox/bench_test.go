@@ -61,7 +61,7 @@ func BenchmarkAdd(b *testing.B) {
 func BenchmarkPublishToSSE(b *testing.B) {
 	for _, idle := range []int{0, 1000} {
 		b.Run(fmt.Sprintf("idle=%d", idle), func(b *testing.B) {
-			e := newEnv(b, dbtest.SQLite(b), options{})
+			e := newEnv(b, dbtest.SQLite(b), options{perIP: -1}) // every client is 127.0.0.1
 			e.idleStreams(b, e.server.URL, "/v1/inbox/stream", e.newUsers(b, idle))
 			user := e.newUser(b)
 			s := e.openStream(b, user, nil, "")
@@ -230,7 +230,7 @@ func TestIdleStreamMemory(t *testing.T) {
 		return footprint{(after.heap - before.heap) / (n / 2), (after.stack - before.stack) / (n / 2),
 			(after.goroutines - before.goroutines) / (n / 2)}
 	}
-	e := newEnv(t, dbtest.SQLite(t), options{})
+	e := newEnv(t, dbtest.SQLite(t), options{perIP: -1}) // every client is 127.0.0.1
 	bare := httptest.NewServer(&bareSSE{subs: map[chan []byte]struct{}{}})
 	t.Cleanup(bare.Close)
 	t.Cleanup(bare.CloseClientConnections)

@@ -4,7 +4,7 @@ package inbox
 func (s *Service) OpenStreams() int {
 	s.streamsMu.Lock()
 	defer s.streamsMu.Unlock()
-	return len(s.streams)
+	return s.open
 }
 
 // IDOf returns the public id of message number num.

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/errs"
+	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/inbox"
 	"github.com/linkbox/linkbox/internal/realtime"
 	"github.com/linkbox/linkbox/internal/secrets"
@@ -35,28 +38,62 @@ type clock = clocktest.Clock
 
 func newClock() *clock { return clocktest.New(start) }
 
-// tokenAuth accepts "Authorization: Bearer tok-<userID>".
-type tokenAuth struct{}
+// tokenAuth accepts "Authorization: Bearer tok-<userID>", a credential of
+// the session "fam_<userID>" without expiry, and the tokens of the
+// credentials a test made (env.credential).
+type tokenAuth struct {
+	mu    sync.Mutex
+	creds map[string]testCredential
+}
 
-func (tokenAuth) UserID(r *http.Request) (string, error) {
+// testCredential is a credential a test made; during, if set, runs while
+// the credential is checked.
+type testCredential struct {
+	inbox.Credential
+	during func()
+}
+
+func (a *tokenAuth) Authenticate(r *http.Request) (inbox.Credential, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return "", errs.E(errs.Unauthorized, "missing_token", "Send the access token as \"Authorization: Bearer <token>\"")
+		return inbox.Credential{}, errs.E(errs.Unauthorized, "missing_token", "Send the access token as \"Authorization: Bearer <token>\"")
+	}
+	a.mu.Lock()
+	c, ok := a.creds[strings.TrimPrefix(h, "Bearer ")]
+	a.mu.Unlock()
+	if ok {
+		if c.during != nil {
+			c.during()
+		}
+		return c.Credential, nil
 	}
 	userID, ok := strings.CutPrefix(h, "Bearer tok-")
 	if !ok || userID == "" {
-		return "", errs.E(errs.Unauthorized, "invalid_token", "The token is invalid")
+		return inbox.Credential{}, errs.E(errs.Unauthorized, "invalid_token", "The token is invalid")
 	}
-	return userID, nil
+	return inbox.Credential{UserID: userID, Session: "fam_" + userID}, nil
 }
 
 func token(userID string) string { return "tok-" + userID }
 
+// credential returns a new token standing for c; during, if not nil, runs
+// each time the token is checked.
+func (e *env) credential(c inbox.Credential, during func()) string {
+	e.auth.mu.Lock()
+	defer e.auth.mu.Unlock()
+	tok := fmt.Sprintf("cred-%d", len(e.auth.creds)+1)
+	e.auth.creds[tok] = testCredential{c, during}
+	return tok
+}
+
 // env is an inbox service behind a real HTTP server, over a fresh store.
 type env struct {
+	url    string // the store's
 	db     *db.DB
+	keys   *secrets.Keyring
 	svc    *inbox.Service
 	clock  *clock
+	auth   *tokenAuth
 	server *httptest.Server
 	users  atomic.Int64
 }
@@ -66,7 +103,14 @@ type options struct {
 	broker    realtime.Broker // default realtime.NewMemory()
 	heartbeat time.Duration   // default inbox.DefaultHeartbeat
 	http2     bool            // serve over TLS with HTTP/2
+	// perUser and perIP are the stream caps: 0 the defaults, -1 none.
+	perUser, perIP int
+	noRun          bool // do not run the revocation poller
 }
+
+// trustedProxy is the address of the tests' clients, trusted as a proxy:
+// a test names another client address with X-Forwarded-For.
+var trustedProxy = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
 
 func newEnv(t testing.TB, databaseURL string, opt options) *env {
 	t.Helper()
@@ -78,14 +122,16 @@ func newEnv(t testing.TB, databaseURL string, opt options) *env {
 	if opt.broker == nil {
 		opt.broker = realtime.NewMemory()
 	}
-	e := &env{db: d, clock: newClock()}
+	e := &env{url: databaseURL, db: d, keys: keys, clock: newClock(), auth: &tokenAuth{creds: map[string]testCredential{}}}
 	e.svc = inbox.NewService(d, keys, opt.broker, slog.New(slog.DiscardHandler), e.clock.Now)
 	if opt.heartbeat > 0 {
 		e.svc.HeartbeatInterval = opt.heartbeat
 	}
+	e.svc.StreamsPerUser = streamCap(opt.perUser, e.svc.StreamsPerUser)
+	e.svc.StreamsPerIP = streamCap(opt.perIP, e.svc.StreamsPerIP)
 	mux := http.NewServeMux()
-	e.svc.Routes(mux, tokenAuth{})
-	e.server = httptest.NewUnstartedServer(mux)
+	e.svc.Routes(mux, e.auth)
+	e.server = httptest.NewUnstartedServer(httpx.WithClientIP(trustedProxy)(mux))
 	if opt.http2 {
 		e.server.EnableHTTP2 = true
 		e.server.StartTLS()
@@ -97,7 +143,35 @@ func newEnv(t testing.TB, databaseURL string, opt options) *env {
 	t.Cleanup(e.server.Close)
 	t.Cleanup(e.server.CloseClientConnections)
 	t.Cleanup(e.svc.Close)
+	if !opt.noRun {
+		e.run(t)
+	}
 	return e
+}
+
+// streamCap is the cap an option asks for.
+func streamCap(opt, def int) int {
+	switch opt {
+	case 0:
+		return def
+	case -1:
+		return 0
+	}
+	return opt
+}
+
+// run runs the service's revocation poller until t ends.
+func (e *env) run(t testing.TB) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.svc.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }
 
 // newUser inserts an account and returns its id.

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -86,6 +87,14 @@ type Service struct {
 	// default).
 	HeartbeatInterval time.Duration
 
+	// StreamsPerUser caps one user's open streams on this instance: a new
+	// stream beyond it closes the user's oldest. StreamsPerIP caps the
+	// streams of one client address (an IPv6 client's /64) on this
+	// instance: a new stream beyond it is refused, 429. Zero: no cap.
+	// NewService sets the defaults; change them before Routes.
+	StreamsPerUser int
+	StreamsPerIP   int
+
 	db     *db.DB
 	keys   *secrets.Keyring
 	ids    idCodec
@@ -95,17 +104,34 @@ type Service struct {
 
 	// base is the context of the streams' store calls: a stream outlives
 	// its request. Close cancels it.
-	base      context.Context
-	cancel    context.CancelFunc
-	streamsMu sync.Mutex
-	streams   map[*stream]struct{} // open streams; nil once closed
+	base   context.Context
+	cancel context.CancelFunc
+
+	streamsMu sync.Mutex // guards the fields below
+	// byUser holds each user's open streams, oldest first; nil once closed.
+	byUser map[string][]*stream
+	byAddr map[netip.Addr]int // open streams per client address (addrKey)
+	open   int                // open streams in all
+	// applied is the id of the newest revocation applied to the streams;
+	// recent are those applied within revocationMemory, oldest first, and
+	// forgotten the newest dropped from recent (see register).
+	applied   int64
+	recent    []revocation
+	forgotten int64
 }
+
+// Default caps of a user's and of a client address's streams.
+const (
+	DefaultStreamsPerUser = 10
+	DefaultStreamsPerIP   = 100
+)
 
 // NewService returns the inbox over d, sealing codes with keys and announcing
 // new messages on broker.
 func NewService(d *db.DB, keys *secrets.Keyring, broker realtime.Broker, log *slog.Logger, now func() time.Time) *Service {
-	s := &Service{HeartbeatInterval: DefaultHeartbeat, db: d, keys: keys, ids: newIDCodec(keys.Key(idPurpose)),
-		broker: broker, log: log, now: now, streams: make(map[*stream]struct{})}
+	s := &Service{HeartbeatInterval: DefaultHeartbeat, StreamsPerUser: DefaultStreamsPerUser, StreamsPerIP: DefaultStreamsPerIP,
+		db: d, keys: keys, ids: newIDCodec(keys.Key(idPurpose)), broker: broker, log: log, now: now,
+		byUser: map[string][]*stream{}, byAddr: map[netip.Addr]int{}}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	return s
 }

@@ -1,17 +1,35 @@
 package inbox
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/linkbox/linkbox/internal/httpx"
 )
 
-// Authenticator finds the account a request acts for. Its errors are
-// *errs.Error (Unauthorized for a missing or bad credential), rendered as
-// they are.
+// Credential is what a request was authenticated with. A stream lives only
+// as long as its credential: it closes at Expires, when Check fails, and
+// when its Session is revoked (RevokeSessions).
+type Credential struct {
+	UserID string
+	// Session is the session that issued the credential ("fam_…" for an
+	// access token's refresh family, "web:…" for a page session); "" is
+	// unknown, and such a stream closes at every revocation of its user.
+	Session string
+	// Expires is the credential's own expiry (an access token's exp);
+	// zero: none.
+	Expires time.Time
+	// Check re-checks a credential that can end without notice (a page
+	// session cookie) before each delivery; nil: nothing to re-check.
+	Check func(ctx context.Context) error
+}
+
+// Authenticator finds who a request acts for. Its errors are *errs.Error
+// (Unauthorized for a missing or bad credential), rendered as they are.
 type Authenticator interface {
-	UserID(r *http.Request) (string, error)
+	Authenticate(r *http.Request) (Credential, error)
 }
 
 // Routes registers the inbox API on mux. Errors have the Accounts API's
@@ -26,6 +44,7 @@ type Authenticator interface {
 //	403     (Authenticator's)  the account is blocked or suspended
 //	404     message_not_found  no message of the user has this id
 //	404     user_not_found     the account was deleted while its token lives
+//	429     too_many_streams   a new stream beyond StreamsPerIP from one address (Retry-After)
 //	500     internal_error     a fault of ours, logged with the request id
 //	503     shutting_down      a new stream while the instance shuts down
 func (s *Service) Routes(mux *http.ServeMux, auth Authenticator) {
@@ -42,7 +61,7 @@ type handlers struct {
 }
 
 func (h handlers) list(w http.ResponseWriter, r *http.Request) error {
-	userID, err := h.auth.UserID(r)
+	cred, err := h.auth.Authenticate(r)
 	if err != nil {
 		return err
 	}
@@ -50,7 +69,7 @@ func (h handlers) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	msgs, more, err := h.s.page(r.Context(), userID, limit, r.URL.Query().Get("before"))
+	msgs, more, err := h.s.page(r.Context(), cred.UserID, limit, r.URL.Query().Get("before"))
 	if err != nil {
 		return err
 	}
@@ -75,11 +94,11 @@ func parseLimit(v string) (int, error) {
 }
 
 func (h handlers) read(w http.ResponseWriter, r *http.Request) error {
-	userID, err := h.auth.UserID(r)
+	cred, err := h.auth.Authenticate(r)
 	if err != nil {
 		return err
 	}
-	m, err := h.s.MarkRead(r.Context(), userID, r.PathValue("id"))
+	m, err := h.s.MarkRead(r.Context(), cred.UserID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}

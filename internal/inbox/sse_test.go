@@ -155,3 +155,19 @@ func (c *sseClient) rest(t testing.TB) []sseBlock {
 		}
 	}
 }
+
+// ends reports whether the server ends the stream within d, dropping what
+// it sends meanwhile; unlike rest, it may run outside the test's goroutine.
+func (c *sseClient) ends(d time.Duration) bool {
+	timeout := time.After(d)
+	for {
+		select {
+		case _, ok := <-c.blocks:
+			if !ok {
+				return true
+			}
+		case <-timeout:
+			return false
+		}
+	}
+}

@@ -2,18 +2,19 @@ package inbox
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
+	"net/netip"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/errs"
+	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/realtime"
 )
 
@@ -51,8 +52,12 @@ var heartbeat = []byte(": heartbeat\n\n")
 // request and handler goroutine are let go; that is most of what a bare
 // net/http handler holds per connection.
 type stream struct {
-	s      *Service
-	userID string
+	s       *Service
+	userID  string
+	session string                      // Credential.Session
+	addr    netip.Addr                  // the client's address, as StreamsPerIP counts it
+	expires time.Time                   // Credential.Expires; zero: none
+	check   func(context.Context) error // Credential.Check; nil: none
 	// sub is set once, by subscribe; end may read it concurrently (a
 	// closing broker ends the stream from its own goroutine).
 	sub atomic.Pointer[realtime.Subscription]
@@ -67,10 +72,13 @@ type stream struct {
 	// out is set once, by begin; end may read it concurrently.
 	out atomic.Pointer[sink]
 
-	mu     sync.Mutex // serializes writes; guards the fields below
-	beat   *time.Timer
-	last   int64 // number of the last message sent (or known to the client)
-	closed bool  // no more writes: the stream ended
+	mu   sync.Mutex // serializes writes; guards the fields below
+	beat *time.Timer
+	last int64 // number of the last message sent (or known to the client)
+	// expiring says beat is set for the credential's expiry, which comes
+	// before the next heartbeat: one timer serves both.
+	expiring bool
+	closed   bool // no more writes: the stream ended
 	// codes are the numbers of messages the client may show with a live code,
 	// oldest first; when one's code dies (its OTP was used, replaced or
 	// killed), the stream sends the message again, as an update.
@@ -124,11 +132,12 @@ func (h handlers) stream(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// subscribe authenticates r, subscribes to its user's topic and finds where
-// the stream starts. The stream is busy until begin: events meanwhile wait
-// for its first catch-up.
+// subscribe authenticates r, admits its stream, subscribes to its user's
+// topic and finds where the stream starts. The stream is busy until begin:
+// events meanwhile wait for its first catch-up.
 func (s *Service) subscribe(r *http.Request, auth Authenticator) (*stream, error) {
-	userID, err := auth.UserID(r)
+	seen := s.revocationsApplied() // before the credential is checked
+	cred, err := auth.Authenticate(r)
 	if err != nil {
 		return nil, err
 	}
@@ -136,21 +145,33 @@ func (s *Service) subscribe(r *http.Request, auth Authenticator) (*stream, error
 	if err != nil {
 		return nil, err
 	}
-	st := &stream{s: s, userID: userID}
+	st := &stream{s: s, userID: cred.UserID, session: cred.Session, addr: addrKey(httpx.ClientIP(r)),
+		expires: cred.Expires, check: cred.Check}
 	st.sending.Store(busy)
-	if !s.track(st) {
-		return nil, errClosing
+	if err := s.admit(st, seen); err != nil {
+		return nil, err
 	}
+	if err := st.start(r.Context(), resume, resuming); err != nil {
+		st.end(nil)
+		return nil, err
+	}
+	return st, nil
+}
+
+// start subscribes st to its user's topic and finds where the stream
+// starts: after message resume when the client is resuming, else after the
+// newest message.
+func (st *stream) start(ctx context.Context, resume int64, resuming bool) error {
+	s := st.s
 	// Subscribe before reading the sequence: whatever commits after the read
 	// is then announced to this subscription, so nothing falls in between.
-	st.sub.Store(s.broker.Subscribe(Topic(userID), st.notify))
+	st.sub.Store(s.broker.Subscribe(Topic(st.userID), st.notify))
 	if st.ended.Load() {
 		st.sub.Load().Close() // ended meanwhile, before end could see it
 	}
-	last, err := s.newest(r.Context(), userID)
+	last, err := s.newest(ctx, st.userID)
 	if err != nil {
-		st.end(nil)
-		return nil, err
+		return err
 	}
 	if resuming {
 		// An id from the future (another store, a restored backup) would
@@ -162,14 +183,13 @@ func (s *Service) subscribe(r *http.Request, auth Authenticator) (*stream, error
 	if resuming {
 		away = last
 	}
-	if st.codes, err = s.recentCodes(r.Context(), userID, away); err != nil {
-		st.end(nil)
-		return nil, err
+	if st.codes, err = s.recentCodes(ctx, st.userID, away); err != nil {
+		return err
 	}
 	// Codes erased while a resuming client was away are among the watched
 	// ones: the first catch-up reports them dead.
 	st.codesChanged.Store(resuming)
-	return st, nil
+	return nil
 }
 
 // position is the event id of the place in a stream just after message
@@ -213,7 +233,7 @@ func (st *stream) begin(out *sink) {
 	st.mu.Lock()
 	err := st.write(fmt.Appendf(nil, ": connected\nretry: %d\nid: %s\n\n", retryMillis, st.s.position(st.last)))
 	if err == nil {
-		st.beat = time.AfterFunc(st.s.heartbeatInterval(), st.heartbeat)
+		st.beat = time.AfterFunc(st.untilBeat(), st.heartbeat)
 	}
 	st.mu.Unlock()
 	if err != nil {
@@ -278,6 +298,9 @@ func (st *stream) catchUp() error {
 		if len(msgs) == 0 {
 			return st.codesDied()
 		}
+		if err := st.recheck(); err != nil {
+			return err
+		}
 		b, err := appendEvents(nil, "message", msgs)
 		if err != nil {
 			return err
@@ -330,13 +353,43 @@ func (st *stream) watchCode(num int64) {
 	st.codes = append(st.codes, num)
 }
 
+// recheck runs the credential's Check, if any, before messages go out: a
+// page session can end without a revocation reaching the stream (it
+// expires, or is deleted by hand). st.mu is held.
+func (st *stream) recheck() error {
+	if st.check == nil {
+		return nil
+	}
+	if err := st.check(st.s.base); err != nil {
+		return fmt.Errorf("inbox: stream credential: %w", err)
+	}
+	return nil
+}
+
+// untilBeat returns how long the timer waits: until the next heartbeat, or
+// until the credential expires if that comes first; st.mu is held.
+func (st *stream) untilBeat() time.Duration {
+	d := st.s.heartbeatInterval()
+	left := st.expires.Sub(st.s.now())
+	st.expiring = !st.expires.IsZero() && left <= d
+	if st.expiring {
+		return max(left, 0)
+	}
+	return d
+}
+
 // heartbeat sends a comment, so that proxies keep an idle connection open,
-// and re-arms itself.
+// and re-arms itself; or it ends the stream if its credential expired.
 func (st *stream) heartbeat() {
 	st.mu.Lock()
+	if st.expiring {
+		st.mu.Unlock()
+		st.end(errExpired)
+		return
+	}
 	err := st.write(heartbeat)
 	if err == nil && !st.closed {
-		st.beat.Reset(st.s.heartbeatInterval())
+		st.beat.Reset(st.untilBeat())
 	}
 	st.mu.Unlock()
 	if err != nil {
@@ -427,111 +480,6 @@ func appendEvents(b []byte, event string, msgs []Message) ([]byte, error) {
 		b = append(b, "\n\n"...)
 	}
 	return b, nil
-}
-
-// A sink is where a stream's bytes go: a connection taken over from
-// net/http, or else the handler's ResponseWriter while the handler waits
-// for done.
-type sink struct {
-	c         net.Conn // taken over; nil: w, rc and done are used
-	pipelined bool     // the client sent more after its request
-	w         http.ResponseWriter
-	rc        *http.ResponseController
-	done      chan struct{}
-	closeOnce sync.Once // begin and end may both close
-}
-
-// hijack takes an HTTP/1.1 connection over from net/http once the status
-// line and headers are sent. net/http has then begun a chunked body (no
-// Content-Length, HTTP/1.1), so the stream goes on in chunks.
-func hijack(w http.ResponseWriter, r *http.Request) (*sink, bool) {
-	if r.ProtoMajor != 1 || r.ProtoMinor < 1 {
-		return nil, false
-	}
-	c, rw, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		return nil, false
-	}
-	return &sink{c: c, pipelined: rw.Reader.Buffered() > 0}, true
-}
-
-var crlf = []byte("\r\n")
-
-// write sends b at once. Each write gets its own deadline, which also lifts
-// the server's WriteTimeout from the stream.
-func (o *sink) write(b []byte) error {
-	if o.c == nil {
-		return o.writeResponse(b)
-	}
-	if err := o.c.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
-		return fmt.Errorf("inbox: stream deadline: %w", err)
-	}
-	size := strconv.AppendInt(make([]byte, 0, 8), int64(len(b)), 16)
-	chunk := net.Buffers{append(size, crlf...), b, crlf}
-	if _, err := chunk.WriteTo(o.c); err != nil {
-		return fmt.Errorf("inbox: stream write: %w", err)
-	}
-	return nil
-}
-
-func (o *sink) writeResponse(b []byte) error {
-	err := o.rc.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return fmt.Errorf("inbox: stream deadline: %w", err)
-	}
-	if _, err := o.w.Write(b); err != nil {
-		return fmt.Errorf("inbox: stream write: %w", err)
-	}
-	if err := o.rc.Flush(); err != nil {
-		return fmt.Errorf("inbox: stream flush: %w", err)
-	}
-	return nil
-}
-
-// close ends the response and interrupts a write in progress. A taken-over
-// connection is dropped: the body ends without its last chunk, which
-// clients read as a broken connection, and they reconnect, as they should.
-// Otherwise the handler returns and net/http ends the body.
-func (o *sink) close() {
-	o.closeOnce.Do(func() {
-		if o.c != nil {
-			o.c.Close()
-			return
-		}
-		close(o.done)
-	})
-}
-
-// track registers an open stream, unless the service is closing.
-func (s *Service) track(st *stream) bool {
-	s.streamsMu.Lock()
-	defer s.streamsMu.Unlock()
-	if s.streams == nil {
-		return false
-	}
-	s.streams[st] = struct{}{}
-	return true
-}
-
-func (s *Service) untrack(st *stream) {
-	s.streamsMu.Lock()
-	defer s.streamsMu.Unlock()
-	delete(s.streams, st)
-}
-
-// Close ends every open stream and refuses new ones (503): their clients
-// reconnect, with their Last-Event-ID, to an instance that is not stopping.
-// Streams taken over from net/http are not waited for by
-// http.Server.Shutdown, so the server calls Close as it shuts down.
-func (s *Service) Close() {
-	s.streamsMu.Lock()
-	open := s.streams
-	s.streams = nil
-	s.streamsMu.Unlock()
-	for st := range open {
-		st.end(nil)
-	}
-	s.cancel()
 }
 
 func (s *Service) heartbeatInterval() time.Duration {
