@@ -9,7 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
+
+	"golang.org/x/net/netutil"
 
 	"github.com/linkbox/linkbox/internal/config"
 	"github.com/linkbox/linkbox/internal/db"
@@ -38,6 +41,7 @@ func serve(ctx context.Context, raw config.Raw, args []string, stderr io.Writer)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln, maxConns := limitConns(ln, openFileLimit())
 	srv.Start(ctx)
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -54,7 +58,8 @@ func serve(ctx context.Context, raw config.Raw, args []string, stderr io.Writer)
 	hs.RegisterOnShutdown(srv.Inbox.Close)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	log.Info("linkbox listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "store", srv.db.Dialect)
+	log.Info("linkbox listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "store", srv.db.Dialect,
+		"max_conns", maxConns)
 	select {
 	case err := <-errc:
 		return err
@@ -71,6 +76,27 @@ func serve(ctx context.Context, raw config.Raw, args []string, stderr io.Writer)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// connReserve is how many open files the listener leaves to the rest of
+// the process: the store (PostgreSQL's pool holds up to 4 connections per
+// CPU, at least 16; SQLite 5 connections, each with its database and WAL
+// files open), Redis (go-redis pools 10 connections per CPU), the LISTEN
+// connection, outgoing HTTP (SMS providers, webhooks), backups and logs.
+func connReserve() int { return 256 + 14*runtime.GOMAXPROCS(0) }
+
+// limitConns bounds the connections ln holds open at once below limit,
+// the open-file limit (0: unknown), and returns the bound (0: none). Beyond
+// it, new connections wait in the kernel's backlog, instead of every open —
+// the store's, Redis's, the next connection's — failing with "too many open
+// files" (seen with 20,000 event streams). At least half the limit goes to
+// connections.
+func limitConns(ln net.Listener, limit int) (net.Listener, int) {
+	if limit == 0 {
+		return ln, 0
+	}
+	n := max(limit-connReserve(), limit/2)
+	return netutil.LimitListener(ln, n), n
 }
 
 func migrate(ctx context.Context, raw config.Raw, args []string, stderr io.Writer) error {
