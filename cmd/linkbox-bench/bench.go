@@ -124,6 +124,10 @@ func startLinkbox(ctx context.Context, opt options, sync string, getenv func(str
 		"LINKBOX_SECRET":       secrets.NewMaster(), // shared by the server and the setup
 		"LINKBOX_SMS_PROVIDER": "console",
 		"LINKBOX_SQLITE_SYNC":  sync,
+		// Every stream comes from 127.0.0.1, and sse-idle holds ten or
+		// more per user: the stream caps would refuse or close most.
+		"LINKBOX_STREAMS_PER_USER": "0",
+		"LINKBOX_STREAMS_PER_IP":   "0",
 	}
 	if opt.profile != "" {
 		vars[profileEnv] = opt.profile
