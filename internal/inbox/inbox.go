@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -110,8 +109,8 @@ type Service struct {
 	streamsMu sync.Mutex // guards the fields below
 	// byUser holds each user's open streams, oldest first; nil once closed.
 	byUser map[string][]*stream
-	byAddr map[netip.Addr]int // open streams per client address (addrKey)
-	open   int                // open streams in all
+	byAddr map[string]int // open streams per client address (httpx.IPKey)
+	open   int            // open streams in all
 	// applied is the id of the newest revocation applied to the streams;
 	// recent are those applied within revocationMemory, oldest first, and
 	// forgotten the newest dropped from recent (see register).
@@ -131,7 +130,7 @@ const (
 func NewService(d *db.DB, keys *secrets.Keyring, broker realtime.Broker, log *slog.Logger, now func() time.Time) *Service {
 	s := &Service{HeartbeatInterval: DefaultHeartbeat, StreamsPerUser: DefaultStreamsPerUser, StreamsPerIP: DefaultStreamsPerIP,
 		db: d, keys: keys, ids: newIDCodec(keys.Key(idPurpose)), broker: broker, log: log, now: now,
-		byUser: map[string][]*stream{}, byAddr: map[netip.Addr]int{}}
+		byUser: map[string][]*stream{}, byAddr: map[string]int{}}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	return s
 }

@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"errors"
-	"net/netip"
 	"slices"
 	"time"
 
@@ -132,15 +131,4 @@ func (s *Service) Close() {
 		}
 	}
 	s.cancel()
-}
-
-// addrKey is the address StreamsPerIP counts a client under: an IPv6
-// client's /64, which one subscriber typically holds whole (as the
-// accounts limits count it), or an IPv4 address.
-func addrKey(ip netip.Addr) netip.Addr {
-	if ip.Is6() && !ip.Is4In6() {
-		p, _ := ip.Prefix(64)
-		return p.Addr()
-	}
-	return ip
 }

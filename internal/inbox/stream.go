@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -55,7 +54,7 @@ type stream struct {
 	s       *Service
 	userID  string
 	session string                      // Credential.Session
-	addr    netip.Addr                  // the client's address, as StreamsPerIP counts it
+	addr    string                      // the client's address, as StreamsPerIP counts it (httpx.IPKey)
 	expires time.Time                   // Credential.Expires; zero: none
 	check   func(context.Context) error // Credential.Check; nil: none
 	// sub is set once, by subscribe; end may read it concurrently (a
@@ -145,7 +144,7 @@ func (s *Service) subscribe(r *http.Request, auth Authenticator) (*stream, error
 	if err != nil {
 		return nil, err
 	}
-	st := &stream{s: s, userID: cred.UserID, session: cred.Session, addr: addrKey(httpx.ClientIP(r)),
+	st := &stream{s: s, userID: cred.UserID, session: cred.Session, addr: httpx.IPKey(httpx.ClientIP(r)),
 		expires: cred.Expires, check: cred.Check}
 	st.sending.Store(busy)
 	if err := s.admit(st, seen); err != nil {
