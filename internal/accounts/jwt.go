@@ -114,7 +114,44 @@ func (s *Service) Authenticate(r *http.Request) (Principal, error) {
 	if err != nil {
 		return Principal{}, err
 	}
-	return Principal{UserID: u.ID, Role: u.Role, Status: u.Status, Session: tok.session, Expires: tok.expires}, nil
+	return Principal{UserID: u.ID, Role: u.Role, Status: u.Status, Session: tok.session,
+		Issued: tok.issued, Expires: tok.expires}, nil
+}
+
+// SessionAlive tells whether p, authenticated earlier, still holds: its
+// account active and its cut-off not passed since, and its session — the
+// refresh family it was issued in — not logged out. An event stream asks
+// before each delivery, so that what a session opened closes with it; a
+// plain request needs only Authenticate, as an access token outlives its
+// session's logout until its exp (a JWT is not looked up).
+func (s *Service) SessionAlive(ctx context.Context, p Principal) error {
+	u, err := userByID(ctx, s.db, p.UserID)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return errInvalidToken
+	case err != nil:
+		return err
+	}
+	if err := u.canLogIn(); err != nil {
+		return err
+	}
+	if p.Issued.Before(u.SessionsValidAfter) {
+		return errInvalidToken
+	}
+	if p.Session == "" {
+		return nil
+	}
+	var alive bool
+	err = s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM refresh_tokens
+		WHERE user_id = ? AND family_id = ? AND revoked_at IS NULL AND expires_at > ?)`,
+		p.UserID, p.Session, s.now().UnixMilli()).Scan(&alive)
+	if err != nil {
+		return fmt.Errorf("accounts: read session: %w", err)
+	}
+	if !alive {
+		return errInvalidToken
+	}
+	return nil
 }
 
 func (s *Service) authenticate(r *http.Request) (User, verifiedToken, error) {

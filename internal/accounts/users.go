@@ -50,6 +50,7 @@ type Principal struct {
 	Role    string
 	Status  string
 	Session string    // the token's refresh family ("fam_…"); "" for tokens older than sid
+	Issued  time.Time // the token's iat
 	Expires time.Time // the token's exp
 }
 

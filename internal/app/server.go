@@ -118,6 +118,7 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 	s.Accounts, err = accounts.NewService(ctx, s.db, keys, s.outbox, accounts.Config{
 		Issuer:          cfg.PublicURL,
 		Algorithm:       cfg.JWTAlgorithm,
+		AccessTTL:       cfg.AccessTokenTTL,
 		Hash:            hash,
 		HashConcurrency: cfg.HashConcurrency,
 		Limiter:         s.limiter,
@@ -139,6 +140,10 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 	if err != nil {
 		return err
 	}
+	// When accounts ends a user's sessions, their page sessions and event
+	// streams end too; the inbox goes last, as its revocation asks.
+	s.Accounts.AddRevoker(s.Web)
+	s.Accounts.AddRevoker(s.Inbox)
 	s.handler = s.routes(cfg)
 	return nil
 }

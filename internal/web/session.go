@@ -148,9 +148,17 @@ func (s *Service) signIn(ctx context.Context, w http.ResponseWriter, userID stri
 	return nil
 }
 
-// signOut ends the request's session, if any, and clears its cookie.
+// signOut ends the request's session, if any, with the event streams it
+// opened, and clears its cookie.
 func (s *Service) signOut(ctx context.Context, w http.ResponseWriter, se session) error {
-	if _, err := s.db.Exec(ctx, `DELETE FROM web_sessions WHERE id_hash = ?`, s.sessionHash(se.token)); err != nil {
+	hash := s.sessionHash(se.token)
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM web_sessions WHERE id_hash = ?`, hash); err != nil {
+			return err
+		}
+		return s.inbox.RevokeSessions(ctx, tx, se.userID, sessionKey(hash))
+	})
+	if err != nil {
 		return fmt.Errorf("web: delete session: %w", err)
 	}
 	http.SetCookie(w, s.cookie(sessionCookie, "", -1))

@@ -46,9 +46,11 @@ type Links interface {
 	UnlinkApp(ctx context.Context, userID, appID string) error
 }
 
-// Inbox is what the inbox page reads. *inbox.Service implements it.
+// Inbox is what the inbox page reads, and where signing out closes the
+// session's event streams. *inbox.Service implements it.
 type Inbox interface {
 	List(ctx context.Context, userID string, limit int, before string) ([]inbox.Message, error)
+	RevokeSessions(ctx context.Context, q db.Querier, userID, session string) error
 }
 
 var (
