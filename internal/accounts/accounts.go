@@ -53,10 +53,9 @@ const (
 )
 
 // SMSQueue is the durable SMS outbox: Enqueue writes a message inside the
-// caller's transaction, Kick wakes the dispatcher once that has committed.
+// caller's transaction and wakes the sender once that has committed.
 type SMSQueue interface {
-	Enqueue(ctx context.Context, q db.Querier, to, body string) error
-	Kick()
+	Enqueue(ctx context.Context, tx *db.Tx, to, body string) error
 }
 
 // Config tunes a Service.

@@ -38,7 +38,7 @@ func (s *Service) SetStatus(ctx context.Context, phone, status string) (User, er
 	}
 	now := s.now()
 	var u User
-	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+	err = s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		err := db.ExecOne(ctx, tx, `UPDATE users SET status = ?, updated_at = ?,
 			verified_at = CASE WHEN ? = 'active' THEN COALESCE(verified_at, ?) ELSE verified_at END
 			WHERE phone = ?`, status, now.UnixMilli(), status, now.UnixMilli(), phone)

@@ -66,7 +66,7 @@ func (k *keyStore) init(ctx context.Context) error {
 	if k.set.Load().active != nil {
 		return nil
 	}
-	err := k.db.InTx(ctx, func(tx *db.Tx) error {
+	err := k.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		_, err := k.insert(ctx, tx)
 		return err
 	})
@@ -80,7 +80,7 @@ func (k *keyStore) init(ctx context.Context) error {
 // rotate retires the signing key and creates its successor.
 func (k *keyStore) rotate(ctx context.Context) (string, error) {
 	var kid string
-	err := k.db.InTx(ctx, func(tx *db.Tx) error {
+	err := k.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = ? WHERE alg = ? AND retired_at IS NULL`,
 			k.now().UnixMilli(), k.alg)
 		if err != nil {

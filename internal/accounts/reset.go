@@ -28,8 +28,7 @@ func (s *Service) Forgot(ctx context.Context, phone string, c Caller) error {
 	if err != nil {
 		return err
 	}
-	sent := false
-	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+	err = s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		now := s.now()
 		if err := takeSMSQuota(ctx, tx, purposeReset, phone, now); err != nil {
 			return err
@@ -41,22 +40,17 @@ func (s *Service) Forgot(ctx context.Context, phone string, c Caller) error {
 		if err != nil {
 			return err
 		}
-		sent = true
 		return s.queueCode(ctx, tx, u, purposeReset, now)
 	})
-	return s.quietly(ctx, "forgot", err, sent)
+	return s.quietly(ctx, "forgot", err)
 }
 
 // quietly ends an action that must answer the same whoever asks: a refusal
-// of the SMS quota, budget or destination becomes nil (logged), and an SMS
-// queued is kicked.
-func (s *Service) quietly(ctx context.Context, action string, err error, sent bool) error {
+// of the SMS quota, budget or destination becomes nil (logged).
+func (s *Service) quietly(ctx context.Context, action string, err error) error {
 	if e := errs.From(err); err != nil && (e.Kind == errs.TooMany || e.Code == smsCountryRefused) {
 		s.log.InfoContext(ctx, "SMS refused; the answer does not say so", "action", action, "code", e.Code)
 		return nil
-	}
-	if err == nil && sent {
-		s.smsq.Kick()
 	}
 	return err
 }

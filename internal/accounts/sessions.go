@@ -41,7 +41,7 @@ func (s *Service) issueSession(ctx context.Context, u User) (TokenPair, error) {
 	now := s.now()
 	refresh, family := s.newRefresh(), ids.New("fam_")
 	// Expired refresh tokens are left to Sweep.
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		return insertRefresh(ctx, tx, refresh, u.ID, family, now)
 	})
 	if err != nil {
@@ -157,7 +157,7 @@ func (s *Service) Refresh(ctx context.Context, token string, c Caller) (TokenPai
 	}
 	next := s.newRefresh()
 	var verdict error
-	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+	err = s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var txErr error
 		verdict, txErr = s.spend(ctx, tx, r, next, now)
 		return txErr
@@ -199,7 +199,7 @@ func (s *Service) replay(ctx context.Context, r refreshRow, u User, now time.Tim
 		return TokenPair{}, User{}, err
 	}
 	if r.revoked || now.UnixMilli()-r.usedAt > refreshGrace.Milliseconds() || r.successor == "" {
-		err := s.db.InTx(ctx, func(tx *db.Tx) error { return revokeFamily(ctx, tx, r, now) })
+		err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error { return revokeFamily(ctx, tx, r, now) })
 		return TokenPair{}, User{}, cmp.Or(err, error(errRefreshReused))
 	}
 	successor, err := s.keys.Open(successorPurpose, r.successor)
@@ -258,7 +258,7 @@ func (s *Service) Logout(ctx context.Context, token string, c Caller) error {
 	if err != nil {
 		return err
 	}
-	return s.db.InTx(ctx, func(tx *db.Tx) error {
+	return s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		if err := revokeFamily(ctx, tx, r, s.now()); err != nil {
 			return err
 		}

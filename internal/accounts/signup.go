@@ -35,7 +35,6 @@ func (s *Service) Signup(ctx context.Context, n NewUser, c Caller) (User, error)
 	if err != nil {
 		return User{}, err
 	}
-	s.smsq.Kick()
 	return u, nil
 }
 
@@ -89,7 +88,7 @@ func (s *Service) Verify(ctx context.Context, phone, code string, c Caller) (Use
 func (s *Service) withCode(ctx context.Context, phone, purpose, code string, then func(*db.Tx, User, time.Time) error) error {
 	now := s.now()
 	var verdict error
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		u, err := userByPhone(ctx, tx, phone)
 		if errors.Is(err, db.ErrNotFound) {
 			verdict = errInvalidCode
@@ -130,8 +129,7 @@ func (s *Service) Resend(ctx context.Context, phone string, c Caller) error {
 	if err != nil {
 		return err
 	}
-	sent := false
-	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+	err = s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		u, err := userByPhone(ctx, tx, phone)
 		switch {
 		case errors.Is(err, db.ErrNotFound) || (err == nil && !u.VerifiedAt.IsZero()):
@@ -139,10 +137,9 @@ func (s *Service) Resend(ctx context.Context, phone string, c Caller) error {
 		case err != nil:
 			return err
 		}
-		sent = true
 		return s.sendCode(ctx, tx, u, purposeVerify, s.now())
 	})
-	return s.quietly(ctx, "resend", err, sent)
+	return s.quietly(ctx, "resend", err)
 }
 
 // signupRequest is the seed's sign-up body, plus an optional username.

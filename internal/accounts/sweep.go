@@ -58,7 +58,7 @@ func (s *Service) sweepPending(ctx context.Context, cutoff int64) error {
 // sent a new code since it was read stays. Its codes go with it (ON DELETE
 // CASCADE).
 func (s *Service) dropLapsedPending(ctx context.Context, ids []string, cutoff int64) error {
-	return s.db.InTx(ctx, func(tx *db.Tx) error {
+	return s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		for _, id := range ids {
 			_, err := tx.Exec(ctx, `DELETE FROM users WHERE id = ? AND created_at <= ? AND `+lapsedPending,
 				id, cutoff, cutoff)

@@ -149,7 +149,7 @@ func deleteStalePending(ctx context.Context, tx *db.Tx, phone string, now time.T
 // createUser inserts u after freeing its phone from a stale pending account,
 // turning a unique violation into phone_taken or username_taken.
 func (s *Service) createUser(ctx context.Context, u User, then func(tx *db.Tx) error) error {
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		if err := deleteStalePending(ctx, tx, u.Phone, u.CreatedAt); err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/linkbox/linkbox/internal/app"
+	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/sms"
 	"github.com/linkbox/linkbox/internal/sms/smstest"
@@ -96,7 +97,8 @@ func TestOnlyServeRunsTheWorkers(t *testing.T) {
 		ctx := context.Background()
 		d := dbtest.Open(t, url)
 		const to, body = "+25769876543", "Your code is 123456"
-		if err := sms.NewOutbox(d, nil, slog.New(slog.DiscardHandler), time.Now).Enqueue(ctx, d, to, body); err != nil {
+		o := sms.NewOutbox(d, nil, slog.New(slog.DiscardHandler), time.Now)
+		if err := d.InTx(ctx, func(ctx context.Context, tx *db.Tx) error { return o.Enqueue(ctx, tx, to, body) }); err != nil {
 			t.Fatal(err)
 		}
 		for _, args := range [][]string{{"apps", "list"}, {"users", "create", "--phone", "+25761234567", "--password", "a good password",

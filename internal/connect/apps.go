@@ -40,7 +40,7 @@ func (s *Service) CreateApp(ctx context.Context, name string, returnURLs []strin
 		return App{}, "", fmt.Errorf("connect: encode return URLs: %w", err)
 	}
 	key, hash := s.newAPIKey()
-	err = s.db.InTx(ctx, func(tx *db.Tx) error {
+	err = s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO clients (id, kind, name, return_urls, otp_ttl_ms, created_at)
 			VALUES (?, 'app', ?, ?, ?, ?)`,
 			app.ID, app.Name, string(urls), app.OTPTTL.Milliseconds(), app.CreatedAt.UnixMilli())
@@ -141,7 +141,7 @@ func scanApp(row interface{ Scan(...any) error }, extra ...any) (App, error) {
 func (s *Service) RotateAppKey(ctx context.Context, id string) (string, error) {
 	key, hash := s.newAPIKey()
 	now := s.now()
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		if err := liveApp(ctx, tx, id); err != nil {
 			return err
 		}
@@ -175,8 +175,7 @@ func liveApp(ctx context.Context, q db.Querier, id string) error {
 // few seconds on other instances), its links, pending link tokens and OTPs
 // go, and the codes it sent vanish from the inbox. Its inbox messages stay.
 func (s *Service) DeleteApp(ctx context.Context, id string) error {
-	var changed []string
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		err := db.ExecOne(ctx, tx, `UPDATE clients SET deleted_at = ? WHERE id = ? AND kind = 'app' AND deleted_at IS NULL`,
 			s.now().UnixMilli(), id)
 		if errors.Is(err, db.ErrNotFound) {
@@ -185,7 +184,7 @@ func (s *Service) DeleteApp(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if changed, err = s.dropOTPs(ctx, tx, `app_id = ?`, id); err != nil {
+		if err := s.dropOTPs(ctx, tx, `app_id = ?`, id); err != nil {
 			return err
 		}
 		for _, q := range []string{
@@ -203,7 +202,6 @@ func (s *Service) DeleteApp(ctx context.Context, id string) error {
 		return fmt.Errorf("connect: delete app %s: %w", id, err)
 	}
 	s.cache.evictApp(id)
-	s.erased(ctx, changed)
 	return nil
 }
 

@@ -24,7 +24,7 @@ func benchEnv(b *testing.B) (*env, string, http.Handler) {
 	e := newEnv(b, dbtest.SQLite(b), nil)
 	app, key := e.createApp("Bench")
 	now := e.clock.Now().UnixMilli()
-	err := e.db.InTx(context.Background(), func(tx *db.Tx) error {
+	err := e.db.InTx(context.Background(), func(ctx context.Context, tx *db.Tx) error {
 		for i := range benchUsers {
 			id := fmt.Sprintf("user_bench%06d", i)
 			if _, err := tx.Exec(context.Background(), `INSERT INTO users

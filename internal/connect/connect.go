@@ -53,14 +53,11 @@ var (
 )
 
 // Inbox delivers messages to accounts: Add and EraseCode run inside the
-// caller's transaction; Published and CodesErased announce them once they
-// have committed.
+// caller's transaction, and announce what they wrote once it commits.
 // *inbox.Service implements it.
 type Inbox interface {
-	Add(ctx context.Context, q db.Querier, m inbox.NewMessage) (num int64, err error)
-	EraseCode(ctx context.Context, q db.Querier, num int64) error
-	Published(ctx context.Context, userID string)
-	CodesErased(ctx context.Context, userID string)
+	Add(ctx context.Context, tx *db.Tx, m inbox.NewMessage) (num int64, err error)
+	EraseCode(ctx context.Context, tx *db.Tx, num int64) error
 }
 
 var _ Inbox = (*inbox.Service)(nil)
@@ -111,10 +108,3 @@ func (s *Service) now() time.Time {
 	return s.cfg.Now().Truncate(time.Millisecond)
 }
 
-// erased tells the inbox that codes of each user were erased; it runs after
-// commit.
-func (s *Service) erased(ctx context.Context, userIDs []string) {
-	for _, id := range userIDs {
-		s.inbox.CodesErased(ctx, id)
-	}
-}

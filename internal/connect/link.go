@@ -117,7 +117,7 @@ func md5Hex(s string) string {
 func (s *Service) linkURL(ctx context.Context, appID, extID, returnURL string) (string, error) {
 	now := s.now()
 	var token string
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var err error
 		token, err = s.pendingToken(ctx, tx, appID, extID, returnURL, now)
 		if errors.Is(err, db.ErrNotFound) {
@@ -187,13 +187,11 @@ func (s *Service) handleUnlink(w http.ResponseWriter, r *http.Request, app App) 
 // the inbox; errUserNotLinked when there is no link. The OTPs go first: the
 // link's deletion would cascade to them and leave their codes behind.
 func (s *Service) unlink(ctx context.Context, appID, extID string) error {
-	var changed []string
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		var err error
-		if changed, err = s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id = ?`, appID, extID); err != nil {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+		if err := s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id = ?`, appID, extID); err != nil {
 			return err
 		}
-		err = db.ExecOne(ctx, tx, `DELETE FROM links WHERE app_id = ? AND external_user_id = ?`, appID, extID)
+		err := db.ExecOne(ctx, tx, `DELETE FROM links WHERE app_id = ? AND external_user_id = ?`, appID, extID)
 		if errors.Is(err, db.ErrNotFound) {
 			return errUserNotLinked
 		}
@@ -202,7 +200,6 @@ func (s *Service) unlink(ctx context.Context, appID, extID string) error {
 	if err != nil {
 		return fmt.Errorf("connect: unlink: %w", err)
 	}
-	s.erased(ctx, changed)
 	return nil
 }
 

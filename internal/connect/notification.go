@@ -26,13 +26,12 @@ func (s *Service) handleNotification(w http.ResponseWriter, r *http.Request, app
 	return nil
 }
 
-// notify commits the message to the linked account's inbox, then announces
-// it: the app hears "success" only once the message is stored.
+// notify commits the message to the linked account's inbox, which
+// announces it: the app hears "success" only once the message is stored.
 func (s *Service) notify(ctx context.Context, app App, q notificationRequest) error {
-	var userID string
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		var err error
-		if userID, err = linkedUser(ctx, tx, app.ID, q.UserID); err != nil {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+		userID, err := linkedUser(ctx, tx, app.ID, q.UserID)
+		if err != nil {
 			return err
 		}
 		_, err = s.inbox.Add(ctx, tx, inbox.NewMessage{
@@ -43,6 +42,5 @@ func (s *Service) notify(ctx context.Context, app App, q notificationRequest) er
 	if err != nil {
 		return fmt.Errorf("connect: notify: %w", err)
 	}
-	s.inbox.Published(ctx, userID)
 	return nil
 }

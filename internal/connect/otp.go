@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/db"
@@ -40,22 +39,17 @@ func (s *Service) handleSendOTP(w http.ResponseWriter, r *http.Request, app App)
 // and its code leaves the inbox. Only the code's keyed hash is stored.
 func (s *Service) sendOTP(ctx context.Context, app App, q sendOTPRequest, code string) error {
 	now := s.now()
-	var (
-		userID string
-		erased []string // the replaced OTP's account, if any
-	)
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
-		var err error
-		userID, err = linkedUser(ctx, tx, app.ID, q.UserID)
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+		userID, err := linkedUser(ctx, tx, app.ID, q.UserID)
 		if err != nil {
 			return err
 		}
 		// Only the replaced OTP, by its key: the pair's other OTPs may be
 		// many (each send may name a new reference), and the sweeper clears
-		// the dead ones off this hot path.
-		erased, err = s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id = ? AND reference = ?`,
-			app.ID, q.UserID, q.Reference)
-		if err != nil {
+		// the dead ones off this hot path. The inbox announces the new
+		// message and the replaced one's dead code once, after the commit.
+		if err := s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id = ? AND reference = ?`,
+			app.ID, q.UserID, q.Reference); err != nil {
 			return err
 		}
 		expires := now.Add(app.OTPTTL)
@@ -75,12 +69,6 @@ func (s *Service) sendOTP(ctx context.Context, app App, q sendOTPRequest, code s
 	})
 	if err != nil {
 		return fmt.Errorf("connect: send OTP: %w", err)
-	}
-	// One announcement per account: the erasure of the replaced OTP's code
-	// also makes the account's streams send the new message.
-	s.erased(ctx, erased)
-	if !slices.Contains(erased, userID) {
-		s.inbox.Published(ctx, userID)
 	}
 	return nil
 }
@@ -113,30 +101,26 @@ func (s *Service) handleVerifyOTP(w http.ResponseWriter, r *http.Request, app Ap
 // so that a wrong try stays counted.
 func (s *Service) verifyOTP(ctx context.Context, appID string, q verifyOTPRequest) error {
 	now := s.now()
-	var (
-		verdict error
-		changed []string
-	)
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	var verdict error
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var err error
-		verdict, changed, err = s.tryOTP(ctx, tx, appID, q, now)
+		verdict, err = s.tryOTP(ctx, tx, appID, q, now)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("connect: verify OTP: %w", err)
 	}
-	s.erased(ctx, changed)
 	return verdict
 }
 
 // tryOTP counts the try before comparing, with a conditional update that
 // takes the row's lock, so that concurrent guesses cannot share one try. A
 // match deletes the OTP; the last allowed wrong try kills it. Either way its
-// code leaves the inbox, and changed names the account. An OTP exists only
+// code leaves the inbox. An OTP exists only
 // while its pair is linked (its foreign key to links; unlink, relink and app
 // deletion drop OTPs first, to erase their codes), so the link is looked up
 // only when there is none.
-func (s *Service) tryOTP(ctx context.Context, tx *db.Tx, appID string, q verifyOTPRequest, now time.Time) (verdict error, changed []string, err error) {
+func (s *Service) tryOTP(ctx context.Context, tx *db.Tx, appID string, q verifyOTPRequest, now time.Time) (verdict, err error) {
 	var (
 		hash, userID string
 		msgNum       int64
@@ -147,23 +131,22 @@ func (s *Service) tryOTP(ctx context.Context, tx *db.Tx, appID string, q verifyO
 		RETURNING code_hash, message_id, user_id, attempts`,
 		appID, q.UserID, q.Reference, maxOTPAttempts, now.UnixMilli()).Scan(&hash, &msgNum, &userID, &attempts)
 	if errors.Is(err, db.ErrNotFound) {
-		verdict, err = deadOTPReason(ctx, tx, appID, q, now)
-		return verdict, nil, err
+		return deadOTPReason(ctx, tx, appID, q, now)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !secrets.Equal(hash, s.otpHash(appID, q.UserID, q.Reference, q.Code)) {
 		if attempts < maxOTPAttempts {
-			return errInvalidOTP, nil, nil
+			return errInvalidOTP, nil
 		}
-		return errInvalidOTP, []string{userID}, s.inbox.EraseCode(ctx, tx, msgNum)
+		return errInvalidOTP, s.inbox.EraseCode(ctx, tx, msgNum)
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM otps WHERE app_id = ? AND external_user_id = ? AND reference = ?`,
 		appID, q.UserID, q.Reference); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return nil, []string{userID}, s.inbox.EraseCode(ctx, tx, msgNum)
+	return nil, s.inbox.EraseCode(ctx, tx, msgNum)
 }
 
 // deadOTPReason explains why no try could be spent: the user is not linked,
@@ -192,32 +175,18 @@ func deadOTPReason(ctx context.Context, tx *db.Tx, appID string, q verifyOTPRequ
 }
 
 // dropOTPs deletes the OTPs matching where, a condition on otps taking args,
-// and erases their codes from the inbox. It returns the accounts whose inbox
-// changed.
-func (s *Service) dropOTPs(ctx context.Context, tx *db.Tx, where string, args ...any) ([]string, error) {
-	type dead struct {
-		msgNum int64
-		userID string
-	}
-	list, err := db.QueryAll(ctx, tx, func(rows *sql.Rows) (d dead, err error) {
-		return d, rows.Scan(&d.msgNum, &d.userID)
-	}, `DELETE FROM otps WHERE `+where+` RETURNING message_id, user_id`, args...)
+// and erases their codes from the inbox.
+func (s *Service) dropOTPs(ctx context.Context, tx *db.Tx, where string, args ...any) error {
+	nums, err := db.QueryAll(ctx, tx, func(rows *sql.Rows) (num int64, err error) {
+		return num, rows.Scan(&num)
+	}, `DELETE FROM otps WHERE `+where+` RETURNING message_id`, args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var changed []string
-	for _, d := range list {
-		if err := s.inbox.EraseCode(ctx, tx, d.msgNum); err != nil {
-			return nil, err
+	for _, num := range nums {
+		if err := s.inbox.EraseCode(ctx, tx, num); err != nil {
+			return err
 		}
-		changed = appendUnique(changed, d.userID)
 	}
-	return changed, nil
-}
-
-func appendUnique(list []string, v string) []string {
-	if slices.Contains(list, v) {
-		return list
-	}
-	return append(list, v)
+	return nil
 }

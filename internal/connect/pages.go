@@ -60,7 +60,7 @@ func (s *Service) PendingLink(ctx context.Context, token string) (LinkRequest, e
 func (s *Service) ApproveLink(ctx context.Context, token, userID string) (string, error) {
 	now := s.now()
 	var t spentToken
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var err error
 		if t, err = s.spendPair(ctx, tx, token, now); err != nil {
 			return err
@@ -117,7 +117,7 @@ func scanHash(rows *sql.Rows) (string, error) {
 // DenyLink spends the token without linking and returns the app's return URL.
 func (s *Service) DenyLink(ctx context.Context, token string) (string, error) {
 	var t spentToken
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var err error
 		t, err = s.spendToken(ctx, tx, token, s.now())
 		return err
@@ -196,13 +196,11 @@ func (s *Service) LinkedApps(ctx context.Context, userID string) ([]LinkedApp, e
 // /api/link-account answers linked:false. NotFound "not_linked" when there was
 // none.
 func (s *Service) UnlinkApp(ctx context.Context, userID, appID string) error {
-	var changed []string
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		// The OTPs first, found through the links (an OTP's key starts with
 		// its link's): the links' deletion would cascade to them and leave
 		// their codes behind.
-		var err error
-		changed, err = s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id IN
+		err := s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id IN
 			(SELECT external_user_id FROM links WHERE app_id = ? AND user_id = ?)`, appID, appID, userID)
 		if err != nil {
 			return err
@@ -223,6 +221,5 @@ func (s *Service) UnlinkApp(ctx context.Context, userID, appID string) error {
 	if err != nil {
 		return fmt.Errorf("connect: unlink app: %w", err)
 	}
-	s.erased(ctx, changed)
 	return nil
 }

@@ -41,25 +41,16 @@ func (s *Service) Sweep(ctx context.Context) error {
 type otpKey struct{ appID, extID, reference string }
 
 // dropDeadOTPs deletes, in one transaction, the OTPs of keys still dead for
-// over deadRowTTL at cutoff, erases their codes, then tells the inbox.
+// over deadRowTTL at cutoff and erases their codes (the inbox announces it).
 func (s *Service) dropDeadOTPs(ctx context.Context, keys []otpKey, cutoff int64) error {
-	var changed []string
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	return s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		for _, k := range keys {
-			users, err := s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id = ? AND reference = ? AND expires_at <= ?`,
+			err := s.dropOTPs(ctx, tx, `app_id = ? AND external_user_id = ? AND reference = ? AND expires_at <= ?`,
 				k.appID, k.extID, k.reference, cutoff)
 			if err != nil {
 				return err
 			}
-			for _, u := range users {
-				changed = appendUnique(changed, u)
-			}
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	s.erased(ctx, changed)
-	return nil
 }

@@ -1,6 +1,7 @@
 package connect_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -65,7 +66,7 @@ func TestSweepBatches(t *testing.T) {
 		e.linkURL(key, "200", returnTo)
 		const dead = 2*500 + 1 // the sweep deletes 500 rows per transaction
 		died := e.clock.Now().Add(-24*time.Hour - time.Millisecond).UnixMilli()
-		err := e.db.InTx(t.Context(), func(tx *db.Tx) error {
+		err := e.db.InTx(t.Context(), func(ctx context.Context, tx *db.Tx) error {
 			for i := range dead {
 				ref := fmt.Sprintf("ref-%d", i)
 				var msgNum int64

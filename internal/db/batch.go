@@ -44,8 +44,11 @@ const (
 // txReq is one caller's transaction waiting for the writer.
 type txReq struct {
 	ctx context.Context
-	fn  func(*Tx) error
+	fn  func(context.Context, *Tx) error
 	err chan error
+	// tx is the caller's view of the group's transaction, with the hooks
+	// its fn registered; set by the writer before it answers.
+	tx *Tx
 }
 
 func newBatcher(d *DB) *batcher {
@@ -54,8 +57,9 @@ func newBatcher(d *DB) *batcher {
 	return b
 }
 
-// do queues fn and waits for the commit of the group it ran in.
-func (b *batcher) do(ctx context.Context, fn func(*Tx) error) error {
+// do queues fn and waits for the commit of the group it ran in, then runs
+// the hooks fn registered.
+func (b *batcher) do(ctx context.Context, fn func(context.Context, *Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -82,6 +86,9 @@ func (b *batcher) do(ctx context.Context, fn func(*Tx) error) error {
 	}
 	if p, ok := err.(panicked); ok {
 		panic(p.value) // in the caller's goroutine, as if fn had run there
+	}
+	if err == nil {
+		r.tx.runHooks()
 	}
 	return err
 }
@@ -150,7 +157,7 @@ func (b *batcher) drain() {
 func (b *batcher) commit(group []*txReq) {
 	errs := make([]error, len(group))
 	b.gate.Lock()
-	err := b.d.inTx(context.Background(), func(tx *Tx) error {
+	_, err := b.d.inTx(context.Background(), func(_ context.Context, tx *Tx) error {
 		if len(group) == 1 {
 			if errs[0] = group[0].ctx.Err(); errs[0] == nil {
 				errs[0] = runFn(group[0], tx)
@@ -207,13 +214,16 @@ func (b *batcher) exec(tx *Tx, q string) error {
 	return err
 }
 
-// runFn runs a caller's fn. A panic is caught — the writer serves everyone
-// and must survive one caller's bug — and raised again in the caller.
-func runFn(r *txReq, tx *Tx) (err error) {
+// runFn runs a caller's fn on a Tx of its own over the group's transaction,
+// so that its hooks are its own. A panic is caught — the writer serves
+// everyone and must survive one caller's bug — and raised again in the
+// caller.
+func runFn(r *txReq, group *Tx) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = panicked{p}
 		}
 	}()
-	return r.fn(tx)
+	r.tx = &Tx{tx: group.tx, db: group.db}
+	return r.fn(r.ctx, r.tx)
 }

@@ -32,7 +32,7 @@ func TestConcurrentTransactionsStayAtomic(t *testing.T) {
 						errc[i] = fmt.Errorf("panic: %v", p)
 					}
 				}()
-				errc[i] = d.InTx(ctx, func(tx *db.Tx) error {
+				errc[i] = d.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 					for _, suffix := range []string{"a", "b"} {
 						if _, err := tx.Exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?)`, fmt.Sprintf("k%d%s", i, suffix), "v"); err != nil {
 							return err
@@ -85,7 +85,7 @@ func TestInTxAfterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Close()
-	if err := d.InTx(context.Background(), func(*db.Tx) error { return nil }); err == nil {
+	if err := d.InTx(context.Background(), func(context.Context, *db.Tx) error { return nil }); err == nil {
 		t.Fatal("InTx on a closed store succeeded")
 	}
 }
@@ -95,7 +95,7 @@ func TestInTxCancelledBeforeItRuns(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	ran := false
-	err := d.InTx(ctx, func(*db.Tx) error { ran = true; return nil })
+	err := d.InTx(ctx, func(context.Context, *db.Tx) error { ran = true; return nil })
 	if !errors.Is(err, context.Canceled) || ran {
 		t.Fatalf("got err %v, ran %v; want context.Canceled and fn not run", err, ran)
 	}

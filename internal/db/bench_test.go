@@ -104,7 +104,7 @@ func userArgs(i int) []any {
 func seedUsers(b *testing.B, d *DB, n int) {
 	b.Helper()
 	ctx := context.Background()
-	err := d.InTx(ctx, func(tx *Tx) error {
+	err := d.InTx(ctx, func(ctx context.Context, tx *Tx) error {
 		for i := range n {
 			if _, err := tx.Exec(ctx, insertUser, userArgs(i)...); err != nil {
 				return err
@@ -149,7 +149,7 @@ func BenchmarkInsertTx(b *testing.B) {
 		ctx := context.Background()
 		i := 0
 		for b.Loop() {
-			err := d.InTx(ctx, func(tx *Tx) error {
+			err := d.InTx(ctx, func(ctx context.Context, tx *Tx) error {
 				_, err := tx.Exec(ctx, insertUser, userArgs(i)...)
 				return err
 			})
@@ -177,7 +177,7 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			next := strconv.Itoa(i + 1)
-			err := d.InTx(ctx, func(tx *Tx) error {
+			err := d.InTx(ctx, func(ctx context.Context, tx *Tx) error {
 				if err := ExecOne(ctx, tx, `UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL`,
 					now, "h"+strconv.Itoa(i)); err != nil {
 					return fmt.Errorf("claim: %w", err)

@@ -80,7 +80,7 @@ func TestCheckpointBoundsWAL(t *testing.T) {
 	}
 	write := func(rows int) {
 		t.Helper()
-		err := d.InTx(ctx, func(tx *Tx) error {
+		err := d.InTx(ctx, func(ctx context.Context, tx *Tx) error {
 			for range rows {
 				if _, err := tx.Exec(ctx, `INSERT INTO blobs (b) VALUES (randomblob(?))`, 8000); err != nil {
 					return err
@@ -142,7 +142,7 @@ func TestCheckpointNotStarvedByWriters(t *testing.T) {
 					return
 				default:
 				}
-				err := d.InTx(ctx, func(tx *Tx) error {
+				err := d.InTx(ctx, func(ctx context.Context, tx *Tx) error {
 					_, err := tx.Exec(ctx, `INSERT INTO blobs (b) VALUES (randomblob(?))`, 4000)
 					return err
 				})

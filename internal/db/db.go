@@ -320,8 +320,12 @@ func (d *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 	return rows, mapErr(err)
 }
 
-// Exec runs one statement on the write pool, as its own transaction.
+// Exec runs one statement on the write pool, as its own transaction. Called
+// with the context of a transaction's fn it fails with ErrInTx.
 func (d *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if inTransaction(ctx) {
+		return nil, ErrInTx
+	}
 	if st := d.stmts.get(ctx, d.write, query, args); st != nil {
 		res, err := st.ExecContext(ctx, args...)
 		return res, mapErr(err)

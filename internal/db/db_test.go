@@ -96,7 +96,7 @@ func TestErrorsAndTransactions(t *testing.T) {
 			t.Fatalf("missing row: got %v, want ErrNotFound", err)
 		}
 		boom := errors.New("boom")
-		err = d.InTx(ctx, func(tx *db.Tx) error {
+		err = d.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 			if _, err := tx.Exec(ctx, `UPDATE settings SET value = ? WHERE key = ?`, "changed", "a"); err != nil {
 				return err
 			}
@@ -108,7 +108,7 @@ func TestErrorsAndTransactions(t *testing.T) {
 		if err := d.QueryRow(ctx, `SELECT value FROM settings WHERE key = ?`, "a").Scan(&v); err != nil || v != "1" {
 			t.Fatalf("after rollback: value %q, err %v; want 1", v, err)
 		}
-		err = d.InTx(ctx, func(tx *db.Tx) error {
+		err = d.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 			return db.ExecOne(ctx, tx, `UPDATE settings SET value = ? WHERE key = ?`, "x", "missing")
 		})
 		if !errors.Is(err, db.ErrNotFound) {
@@ -161,7 +161,7 @@ func TestSweepExpired(t *testing.T) {
 			t.Fatal(err)
 		}
 		const dead, live = 2*db.SweepBatch + 1, 7
-		err := d.InTx(ctx, func(tx *db.Tx) error {
+		err := d.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 			for i := range dead + live {
 				expires := int64(100) // at the cutoff: expired
 				if i%((dead+live)/live) == 0 && i/((dead+live)/live) < live {

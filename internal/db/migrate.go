@@ -37,7 +37,7 @@ func (d *DB) MigrateTo(ctx context.Context, version int) error {
 	if err != nil {
 		return err
 	}
-	err = d.InTx(ctx, func(tx *Tx) error {
+	err = d.InTx(ctx, func(ctx context.Context, tx *Tx) error {
 		if err := lockMigrations(ctx, tx); err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ func (d *DB) MigrateTo(ctx context.Context, version int) error {
 }
 
 func (d *DB) apply(ctx context.Context, m migration) error {
-	return d.InTx(ctx, func(tx *Tx) error {
+	return d.InTx(ctx, func(ctx context.Context, tx *Tx) error {
 		if err := lockMigrations(ctx, tx); err != nil {
 			return err
 		}

@@ -14,7 +14,7 @@ import (
 // On PostgreSQL the dead row stays in the table's file until VACUUM reuses
 // its space.
 func (d *DB) EraseSetting(ctx context.Context, key string) error {
-	err := d.InTx(ctx, func(tx *Tx) error {
+	err := d.InTx(ctx, func(ctx context.Context, tx *Tx) error {
 		if d.Dialect != SQLite {
 			_, err := tx.Exec(ctx, `DELETE FROM settings WHERE key = ?`, key)
 			return err

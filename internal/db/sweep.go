@@ -50,7 +50,7 @@ func (d *DB) SweepExpired(ctx context.Context, table, key, expires string, cutof
 		}, `SELECT `+key+` FROM `+table+` WHERE `+key+` > ? AND `+expires+` <= ? ORDER BY `+key+` LIMIT ?`,
 			after, cutoff, SweepBatch)
 	}, func(dead []string) error {
-		return d.InTx(ctx, func(tx *Tx) error {
+		return d.InTx(ctx, func(ctx context.Context, tx *Tx) error {
 			for _, k := range dead {
 				res, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE `+key+` = ? AND `+expires+` <= ?`, k, cutoff)
 				if err != nil {

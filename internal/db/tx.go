@@ -12,24 +12,51 @@ import (
 type Tx struct {
 	tx *sql.Tx
 	db *DB
+	// hooks run once the transaction has committed; values are the
+	// transaction's own (Value). Each caller of InTx has a Tx of its own,
+	// even within a group.
+	hooks  []func()
+	values map[any]any
 }
 
+// ErrInTx is returned by InTx and DB.Exec called with the context of a
+// transaction's fn: the store must then be used through the Tx. On SQLite
+// the writer runs one transaction at a time, so such a call used to wait for
+// itself for good; on PostgreSQL it ran outside the transaction, which was
+// then no longer atomic.
+var ErrInTx = errors.New("db: the store was called directly from inside a transaction: use its Tx")
+
+// txKey marks the context InTx hands to fn.
+type txKey struct{}
+
+func inTransaction(ctx context.Context) bool { return ctx.Value(txKey{}) != nil }
+
 // InTx runs fn in a transaction, committing if fn returns nil and rolling
-// back otherwise; when it returns nil, fn's writes are committed. fn must not
-// keep tx after it returns, nor call InTx itself. On SQLite, transactions
+// back otherwise; when it returns nil, fn's writes are committed and the
+// hooks fn registered with AfterCommit have run. fn receives ctx marked as
+// inside the transaction: calling InTx or DB.Exec with it fails with
+// ErrInTx. fn must not keep tx after it returns. On SQLite, transactions
 // that queue for the single writer are committed in groups (see batcher).
-func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+func (d *DB) InTx(ctx context.Context, fn func(ctx context.Context, tx *Tx) error) error {
+	if inTransaction(ctx) {
+		return ErrInTx
+	}
+	ctx = context.WithValue(ctx, txKey{}, struct{}{})
 	if d.batch != nil {
 		return d.batch.do(ctx, fn)
 	}
-	return d.inTx(ctx, fn)
+	tx, err := d.inTx(ctx, fn)
+	if err == nil {
+		tx.runHooks()
+	}
+	return err
 }
 
-// inTx runs fn in a transaction of its own.
-func (d *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
+// inTx runs fn in a transaction of its own, returning its Tx.
+func (d *DB) inTx(ctx context.Context, fn func(context.Context, *Tx) error) (*Tx, error) {
 	sqlTx, err := d.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("db: begin: %w", err)
+		return nil, fmt.Errorf("db: begin: %w", err)
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -37,16 +64,48 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 			panic(p)
 		}
 	}()
-	if err := fn(&Tx{tx: sqlTx, db: d}); err != nil {
+	tx := &Tx{tx: sqlTx, db: d}
+	if err := fn(ctx, tx); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-			return errors.Join(err, fmt.Errorf("db: rollback: %w", rbErr))
+			return nil, errors.Join(err, fmt.Errorf("db: rollback: %w", rbErr))
 		}
-		return err
+		return nil, err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("db: commit: %w", mapErr(err))
+		return nil, fmt.Errorf("db: commit: %w", mapErr(err))
 	}
-	return nil
+	return tx, nil
+}
+
+// AfterCommit has fn run once the transaction has committed — never if it
+// rolls back, nor if its savepoint in a group does — on the goroutine of
+// InTx's caller, before InTx returns. It is where the transaction's effects
+// are announced: a live event, a worker woken for an outbox row.
+func (t *Tx) AfterCommit(fn func()) {
+	t.hooks = append(t.hooks, fn)
+}
+
+// Value returns the transaction's value under key, made by mk the first
+// time it is asked for: state that lives as long as the transaction, such
+// as what a hook is to announce, which later writes of the same transaction
+// amend (one announcement per user, however many messages it wrote for
+// them). key must be comparable.
+func (t *Tx) Value(key any, mk func() any) any {
+	if v, ok := t.values[key]; ok {
+		return v
+	}
+	if t.values == nil {
+		t.values = map[any]any{}
+	}
+	v := mk()
+	t.values[key] = v
+	return v
+}
+
+func (t *Tx) runHooks() {
+	for _, fn := range t.hooks {
+		fn()
+	}
 }
 
 // Dialect is the engine the transaction runs on.

@@ -178,7 +178,7 @@ func TestCodeHiddenOnceDead(t *testing.T) {
 		if code, ok := codeOf(t, e, user, erased); ok {
 			t.Errorf("after EraseCode: code %q shown, want none", code)
 		}
-		err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, 1<<40) })
+		err := e.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, 1<<40) })
 		if !errors.Is(err, db.ErrNotFound) {
 			t.Errorf("EraseCode of an unknown message = %v, want db.ErrNotFound", err)
 		}
@@ -271,7 +271,7 @@ func TestAddRejects(t *testing.T) {
 			{"unknown user", note("user_000000000000", "x")},
 		}
 		for _, tt := range tests {
-			err := e.db.InTx(ctx, func(tx *db.Tx) error {
+			err := e.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 				_, err := e.svc.Add(ctx, tx, tt.m)
 				return err
 			})

@@ -25,7 +25,7 @@ import (
 func BenchmarkAdd(b *testing.B) {
 	ctx := context.Background()
 	add := func(b *testing.B, e *env, m inbox.NewMessage) {
-		err := e.db.InTx(ctx, func(tx *db.Tx) error {
+		err := e.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 			_, err := e.svc.Add(ctx, tx, m)
 			return err
 		})
@@ -84,7 +84,7 @@ func BenchmarkPublishToSSE(b *testing.B) {
 func (e *env) newUsers(t testing.TB, n int) []string {
 	t.Helper()
 	ids := make([]string, n)
-	err := e.db.InTx(context.Background(), func(tx *db.Tx) error {
+	err := e.db.InTx(context.Background(), func(ctx context.Context, tx *db.Tx) error {
 		for i := range ids {
 			k := e.users.Add(1)
 			ids[i] = fmt.Sprintf("user_%012d", k)

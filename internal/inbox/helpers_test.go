@@ -189,13 +189,13 @@ func (e *env) newUser(t testing.TB) string {
 	return id
 }
 
-// add delivers m as connect does, in a transaction announced after commit,
-// and returns its id.
+// add delivers m as connect does, in a transaction of its own (announced
+// once it commits), and returns its id.
 func (e *env) add(t testing.TB, m inbox.NewMessage) string {
 	t.Helper()
 	ctx := context.Background()
 	var num int64
-	err := e.db.InTx(ctx, func(tx *db.Tx) error {
+	err := e.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var err error
 		num, err = e.svc.Add(ctx, tx, m)
 		return err
@@ -203,7 +203,6 @@ func (e *env) add(t testing.TB, m inbox.NewMessage) string {
 	if err != nil {
 		t.Fatalf("Add: %v", err)
 	}
-	e.svc.Published(ctx, m.UserID)
 	return e.svc.IDOf(num)
 }
 
@@ -211,7 +210,7 @@ func (e *env) add(t testing.TB, m inbox.NewMessage) string {
 func (e *env) erase(t testing.TB, id string) {
 	t.Helper()
 	ctx := context.Background()
-	if err := e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, e.svc.NumOf(id)) }); err != nil {
+	if err := e.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error { return e.svc.EraseCode(ctx, tx, e.svc.NumOf(id)) }); err != nil {
 		t.Fatalf("EraseCode: %v", err)
 	}
 }

@@ -138,10 +138,10 @@ func NewService(d *db.DB, keys *secrets.Keyring, broker realtime.Broker, log *sl
 // Topic is the realtime topic announcing userID's new messages.
 func Topic(userID string) string { return "inbox:" + userID }
 
-// Add stores m in the caller's transaction q and returns its number, which
-// EraseCode takes. The caller calls Published after committing, never
+// Add stores m in the caller's transaction tx and returns its number, which
+// EraseCode takes. The user's streams are told once tx has committed, never
 // before: a stream must not look for a message that may yet roll back.
-func (s *Service) Add(ctx context.Context, q db.Querier, m NewMessage) (int64, error) {
+func (s *Service) Add(ctx context.Context, tx *db.Tx, m NewMessage) (int64, error) {
 	if err := m.validate(); err != nil {
 		return 0, err
 	}
@@ -151,13 +151,13 @@ func (s *Service) Add(ctx context.Context, q db.Querier, m NewMessage) (int64, e
 	// holds it until commit. (NO KEY: the insert's foreign key check needs
 	// only a key share of that row.)
 	if s.db.Dialect == db.Postgres {
-		err := q.QueryRow(ctx, `SELECT 1 FROM users WHERE id = ? FOR NO KEY UPDATE`, m.UserID).Scan(new(int))
+		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = ? FOR NO KEY UPDATE`, m.UserID).Scan(new(int))
 		if err != nil {
 			return 0, fmt.Errorf("inbox: lock user %s: %w", m.UserID, err)
 		}
 	}
 	var num int64
-	err := q.QueryRow(ctx, `INSERT INTO inbox_messages
+	err := tx.QueryRow(ctx, `INSERT INTO inbox_messages
 		(user_id, app_id, app_name, type, message, code_sealed, reference, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		m.UserID, m.AppID, m.AppName, m.Type, m.Message,
@@ -165,6 +165,7 @@ func (s *Service) Add(ctx context.Context, q db.Querier, m NewMessage) (int64, e
 	if err != nil {
 		return 0, fmt.Errorf("inbox: insert message: %w", err)
 	}
+	s.announceAfter(ctx, tx, m.UserID, false)
 	return num, nil
 }
 
@@ -177,39 +178,56 @@ func (s *Service) seal(code string) any {
 }
 
 // EraseCode forgets the code of message number num, in the caller's
-// transaction q: the OTP is dead (used, or too many wrong tries) and the
-// inbox must stop showing it. Erasing twice is harmless; an unknown message
-// is db.ErrNotFound.
-func (s *Service) EraseCode(ctx context.Context, q db.Querier, num int64) error {
-	err := db.ExecOne(ctx, q, `UPDATE inbox_messages SET code_sealed = NULL, code_erased_at = COALESCE(code_erased_at, ?)
-		WHERE id = ?`, s.now().UnixMilli(), num)
+// transaction tx: the OTP is dead (used, or too many wrong tries) and the
+// inbox must stop showing it; the user's streams are told once tx has
+// committed. Erasing twice is harmless; an unknown message is
+// db.ErrNotFound.
+func (s *Service) EraseCode(ctx context.Context, tx *db.Tx, num int64) error {
+	var userID string
+	err := tx.QueryRow(ctx, `UPDATE inbox_messages SET code_sealed = NULL, code_erased_at = COALESCE(code_erased_at, ?)
+		WHERE id = ? RETURNING user_id`, s.now().UnixMilli(), num).Scan(&userID)
 	if err != nil {
 		return fmt.Errorf("inbox: erase code of message %d: %w", num, err)
 	}
+	s.announceAfter(ctx, tx, userID, true)
 	return nil
 }
 
-// Published tells userID's open streams that new messages were committed. It
-// never waits for a subscriber and never fails: an error is logged, and the
-// message still reaches every client at its next event or reconnection.
-func (s *Service) Published(ctx context.Context, userID string) {
-	s.announce(ctx, userID, eventMessages)
-}
-
-// CodesErased tells userID's open streams that codes were erased (their OTPs
-// died), once the erasure has committed, so that clients stop showing them.
-// The streams then also send any new messages: a transaction that did both
-// announces once, with CodesErased.
-func (s *Service) CodesErased(ctx context.Context, userID string) {
-	s.announce(ctx, userID, eventCodes)
-}
-
-// The data of the inbox's realtime events: what a stream must look at again.
+// The data of the inbox's realtime events: what a stream must look at
+// again. A codes event also makes a stream send new messages.
 var (
 	eventMessages = []byte("messages")
 	eventCodes    = []byte("codes")
 )
 
+// announcement is what a transaction will tell a user's streams once it
+// commits: one event however many messages and codes it wrote — the codes
+// event if any code died, which also makes the streams send new messages.
+type announcement struct{ codes bool }
+
+// announceKey keys a user's announcement among a transaction's values.
+type announceKey struct{ userID string }
+
+// announceAfter has tx tell userID's streams to look again once it
+// commits, once per user; codes says a code died.
+func (s *Service) announceAfter(ctx context.Context, tx *db.Tx, userID string, codes bool) {
+	a := tx.Value(announceKey{userID}, func() any {
+		a := &announcement{}
+		tx.AfterCommit(func() {
+			data := eventMessages
+			if a.codes {
+				data = eventCodes
+			}
+			s.announce(ctx, userID, data)
+		})
+		return a
+	}).(*announcement)
+	a.codes = a.codes || codes
+}
+
+// announce tells userID's open streams to look again. It never waits for a
+// subscriber and never fails: an error is logged, and the message still
+// reaches every client at its next event or reconnection.
 func (s *Service) announce(ctx context.Context, userID string, data []byte) {
 	// The commit is done: a cancelled request must not stop the announcement
 	// (a broker that waits for a server bounds the wait itself).

@@ -193,7 +193,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 			return id, rows.Scan(&id)
 		}, `SELECT id FROM stream_revocations WHERE id > ? AND created_at <= ? ORDER BY id LIMIT ?`, after, cutoff, db.SweepBatch)
 	}, func(ids []int64) error {
-		return s.db.InTx(ctx, func(tx *db.Tx) error {
+		return s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 			_, err := tx.Exec(ctx, `DELETE FROM stream_revocations WHERE id >= ? AND id <= ? AND created_at <= ?`,
 				ids[0], ids[len(ids)-1], cutoff)
 			return err

@@ -39,7 +39,7 @@ func (e *env) session(t testing.TB, userID, session string) *sseClient {
 func revoke(t testing.TB, d *db.DB, svc *inbox.Service, userID, session string) {
 	t.Helper()
 	ctx := context.Background()
-	if err := d.InTx(ctx, func(tx *db.Tx) error { return svc.RevokeSessions(ctx, tx, userID, session) }); err != nil {
+	if err := d.InTx(ctx, func(ctx context.Context, tx *db.Tx) error { return svc.RevokeSessions(ctx, tx, userID, session) }); err != nil {
 		t.Fatalf("RevokeSessions: %v", err)
 	}
 }
@@ -103,7 +103,7 @@ func TestStreamRevokedByAnotherProcess(t *testing.T) {
 
 		ctx := context.Background()
 		rollback := errors.New("roll back")
-		err := d.InTx(ctx, func(tx *db.Tx) error {
+		err := d.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 			if err := admin.RevokeSessions(ctx, tx, user, ""); err != nil {
 				return err
 			}
@@ -149,7 +149,7 @@ func TestStreamRevokedWhileAuthenticating(t *testing.T) {
 		applied := make(chan error, 1)
 		tok := e.credential(inbox.Credential{UserID: user, Session: "fam_late"}, func() {
 			ctx := context.Background()
-			err := e.db.InTx(ctx, func(tx *db.Tx) error {
+			err := e.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 				if err := e.svc.RevokeSessions(ctx, tx, user, "fam_late"); err != nil {
 					return err
 				}
@@ -182,12 +182,14 @@ func TestRevocationsApplyInCommitOrder(t *testing.T) {
 		earlyStream, lateStream := e.session(t, early, "fam_1"), e.session(t, late, "fam_2")
 		ctx := context.Background()
 		lateDone := make(chan error, 1)
-		err := e.db.InTx(ctx, func(tx *db.Tx) error {
+		err := e.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 			if err := e.svc.RevokeSessions(ctx, tx, early, ""); err != nil {
 				return err
 			}
-			go func() {
-				lateDone <- e.db.InTx(ctx, func(tx *db.Tx) error { return e.svc.RevokeSessions(ctx, tx, late, "") })
+			go func() { // another request's transaction: not inside this one
+				lateDone <- e.db.InTx(context.Background(), func(ctx context.Context, tx *db.Tx) error {
+					return e.svc.RevokeSessions(ctx, tx, late, "")
+				})
 			}()
 			// Long enough for the late one to commit and be polled, were
 			// it not held back until this one commits.

@@ -147,7 +147,7 @@ func (s *Service) MarkRead(ctx context.Context, userID, id string) (Message, err
 	}
 	now := s.now()
 	var msgs []Message
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var err error
 		msgs, err = s.queryAt(ctx, tx, now, `UPDATE inbox_messages SET read_at = COALESCE(read_at, ?)
 			WHERE id = ? AND user_id = ? RETURNING `+messageColumns, now.UnixMilli(), num, userID)

@@ -215,7 +215,7 @@ func TestEnqueueRefusedByTheBudget(t *testing.T) {
 			{phoneGB, errs.TooMany, "sms_budget_exhausted"},
 			{phoneFR, errs.Invalid, "sms_country_not_allowed"},
 		} {
-			err := d.InTx(context.Background(), func(tx *db.Tx) error {
+			err := d.InTx(context.Background(), func(ctx context.Context, tx *db.Tx) error {
 				// A write of the caller's before the SMS, to be rolled back with it.
 				if _, err := tx.Exec(context.Background(), `INSERT INTO sms_outbox (id, to_phone, body, next_attempt_at, created_at)
 					VALUES (?, ?, 'before', 0, 0)`, "sms_before"+c.code, c.to); err != nil {

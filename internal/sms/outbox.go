@@ -68,23 +68,23 @@ func ExponentialBackoff(base, limit time.Duration) func(n int) time.Duration {
 	}
 }
 
-// Enqueue queues a message to to. Call it inside the transaction that decides
-// to send it, through that transaction's q, then Kick after the commit.
-// When the Budget refuses the message, Enqueue writes nothing and returns
+// Enqueue queues a message to to inside the transaction tx that decides to
+// send it, and wakes Run once tx has committed. When the Budget refuses the message, Enqueue writes nothing and returns
 // the refusal, an *errs.Error (sms_country_not_allowed,
 // sms_budget_exhausted): return it, so that the transaction rolls back
 // whole and the client learns why.
-func (o *Outbox) Enqueue(ctx context.Context, q db.Querier, to, body string) error {
+func (o *Outbox) Enqueue(ctx context.Context, tx *db.Tx, to, body string) error {
 	if o.Budget != nil {
 		if err := o.Budget.Take(ctx, to); err != nil {
 			return err
 		}
 	}
-	_, err := q.Exec(ctx, `INSERT INTO sms_outbox (id, to_phone, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)`,
+	_, err := tx.Exec(ctx, `INSERT INTO sms_outbox (id, to_phone, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)`,
 		ids.New("sms_"), to, body, o.now().UnixMilli(), o.now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("sms outbox: enqueue: %w", err)
 	}
+	tx.Value(o, func() any { tx.AfterCommit(o.Kick); return nil })
 	return nil
 }
 
@@ -162,7 +162,7 @@ func (o *Outbox) claim(ctx context.Context) ([]queued, error) {
 	// One transaction for the batch: one commit, and a failure leaves no
 	// message leased by a round that will not send it.
 	var claimed []queued
-	err = o.db.InTx(ctx, func(tx *db.Tx) error {
+	err = o.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		claimed = due[:0]
 		for _, m := range due {
 			err := db.ExecOne(ctx, tx, `UPDATE sms_outbox SET locked_until = ?, attempts = attempts + 1

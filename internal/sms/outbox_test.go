@@ -44,7 +44,7 @@ func run(t *testing.T, o *sms.Outbox) {
 func enqueue(t *testing.T, d *db.DB, o *sms.Outbox, to, body string, commit bool) {
 	t.Helper()
 	rollback := errors.New("rollback")
-	err := d.InTx(context.Background(), func(tx *db.Tx) error {
+	err := d.InTx(context.Background(), func(ctx context.Context, tx *db.Tx) error {
 		if err := o.Enqueue(context.Background(), tx, to, body); err != nil {
 			return err
 		}

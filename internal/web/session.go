@@ -132,7 +132,7 @@ func (s *Service) signIn(ctx context.Context, w http.ResponseWriter, userID stri
 	token := ids.Token("", 32)
 	now := s.now()
 	expires := now.Add(sessionTTL)
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM web_sessions WHERE user_id = ? AND expires_at <= ?`,
 			userID, now.UnixMilli()); err != nil {
 			return err
@@ -152,7 +152,7 @@ func (s *Service) signIn(ctx context.Context, w http.ResponseWriter, userID stri
 // opened, and clears its cookie.
 func (s *Service) signOut(ctx context.Context, w http.ResponseWriter, se session) error {
 	hash := s.sessionHash(se.token)
-	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM web_sessions WHERE id_hash = ?`, hash); err != nil {
 			return err
 		}
