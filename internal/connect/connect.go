@@ -107,4 +107,3 @@ func NewService(d *db.DB, keys *secrets.Keyring, ib Inbox, limiter ratelimit.Lim
 func (s *Service) now() time.Time {
 	return s.cfg.Now().Truncate(time.Millisecond)
 }
-
