@@ -90,12 +90,12 @@ type Service struct {
 	revokers []Revoker
 }
 
-// Revoker ends, inside the revoking transaction q, what a user's sessions
+// Revoker ends, inside the revoking transaction tx, what a user's sessions
 // opened beyond the Accounts API: page sessions, event streams. session
 // names one session — a refresh token family ("fam_…"), the sid of its
 // access tokens — or, when "", every session of the user.
 type Revoker interface {
-	RevokeSessions(ctx context.Context, q db.Querier, userID, session string) error
+	RevokeSessions(ctx context.Context, tx *db.Tx, userID, session string) error
 }
 
 // AddRevoker has r end the user's sessions whenever accounts revokes them:

@@ -48,31 +48,50 @@ func (rv revocation) names(st *stream) bool {
 	return rv.userID == st.userID && (rv.session == "" || st.session == "" || rv.session == st.session)
 }
 
-// RevokeSessions records, inside the caller's transaction q, that the
+// RevokeSessions records, inside the caller's transaction tx, that the
 // user's streams opened with session — every one of the user's streams when
-// session is "" — must close. Streams on every instance close within about
-// half a second of the commit (Run applies it), including when the
-// revocation was made by another process (`linkbox users set-status` on
-// SQLite); none closes if the transaction rolls back.
+// session is "" — must close. This instance's close as tx commits; those of
+// every other instance within about half a second (Run applies it),
+// including when the revocation was made by another process (`linkbox
+// users set-status` on SQLite); none closes if the transaction rolls back.
 //
 // On PostgreSQL it locks the revocations until q commits, so that they
 // commit in the order of their ids and Run, which reads past the last id
 // it saw, misses none: call it as the transaction's last statement, so
 // that no other lock is waited for while it is held.
-func (s *Service) RevokeSessions(ctx context.Context, q db.Querier, userID, session string) error {
+func (s *Service) RevokeSessions(ctx context.Context, tx *db.Tx, userID, session string) error {
 	if s.db.Dialect == db.Postgres {
 		// Identity values are handed out as inserts come, not in commit
 		// order. The lock lets plain reads through.
-		if _, err := q.Exec(ctx, `LOCK TABLE stream_revocations IN EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE stream_revocations IN EXCLUSIVE MODE`); err != nil {
 			return fmt.Errorf("inbox: lock stream revocations: %w", err)
 		}
 	}
-	_, err := q.Exec(ctx, `INSERT INTO stream_revocations (user_id, session, created_at) VALUES (?, ?, ?)`,
+	_, err := tx.Exec(ctx, `INSERT INTO stream_revocations (user_id, session, created_at) VALUES (?, ?, ?)`,
 		userID, session, s.now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("inbox: record stream revocation: %w", err)
 	}
+	tx.AfterCommit(func() { s.closeNamed(revocation{userID: userID, session: session}) })
 	return nil
+}
+
+// closeNamed closes this instance's streams that rv names, at once. Run
+// applies rv again when it reads it, which finds them gone: rv is not
+// recorded as applied here, since ids of other revocations may lie below
+// its own.
+func (s *Service) closeNamed(rv revocation) {
+	var closing []*stream
+	s.streamsMu.Lock()
+	for _, st := range s.byUser[rv.userID] {
+		if rv.names(st) {
+			closing = append(closing, st)
+		}
+	}
+	s.streamsMu.Unlock()
+	for _, st := range closing {
+		st.end(errRevoked)
+	}
 }
 
 // Run applies to this instance's streams the revocations recorded by any

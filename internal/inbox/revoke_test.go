@@ -297,3 +297,29 @@ func TestSweepRevocations(t *testing.T) {
 		}
 	})
 }
+
+// TestRevocationClosesLocalStreamsAtCommit: this instance's streams close
+// as the revoking transaction commits, without waiting for the poller (not
+// running here); a rolled-back revocation closes nothing.
+func TestRevocationClosesLocalStreamsAtCommit(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, options{noRun: true})
+		user := e.newUser(t)
+		kept, revoked := e.session(t, user, "fam_kept"), e.session(t, user, "fam_gone")
+		err := e.db.InTx(context.Background(), func(ctx context.Context, tx *db.Tx) error {
+			if err := e.svc.RevokeSessions(ctx, tx, user, "fam_kept"); err != nil {
+				return err
+			}
+			return errors.New("rolled back")
+		})
+		if err == nil {
+			t.Fatal("the transaction committed")
+		}
+		t0 := time.Now()
+		revoke(t, e.db, e.svc, user, "fam_gone")
+		if !revoked.ends(100 * time.Millisecond) {
+			t.Fatalf("the revoked stream is open %v after the commit, with no poller", time.Since(t0))
+		}
+		wantOpen(t, e, user, kept)
+	})
+}

@@ -109,13 +109,13 @@ func (s *Service) lookup(ctx context.Context, hash string) (string, error) {
 
 // RevokeSessions implements accounts.Revoker: when accounts ends every
 // session of a user (block, suspension, password reset: session ""), the
-// user's page sessions are deleted in q. An API session ("fam_…") has no
+// user's page sessions are deleted in tx. An API session ("fam_…") has no
 // page session of its own.
-func (s *Service) RevokeSessions(ctx context.Context, q db.Querier, userID, session string) error {
+func (s *Service) RevokeSessions(ctx context.Context, tx *db.Tx, userID, session string) error {
 	if session != "" {
 		return nil
 	}
-	if _, err := q.Exec(ctx, `DELETE FROM web_sessions WHERE user_id = ?`, userID); err != nil {
+	if _, err := tx.Exec(ctx, `DELETE FROM web_sessions WHERE user_id = ?`, userID); err != nil {
 		return fmt.Errorf("web: delete sessions: %w", err)
 	}
 	return nil

@@ -50,7 +50,7 @@ type Links interface {
 // session's event streams. *inbox.Service implements it.
 type Inbox interface {
 	List(ctx context.Context, userID string, limit int, before string) ([]inbox.Message, error)
-	RevokeSessions(ctx context.Context, q db.Querier, userID, session string) error
+	RevokeSessions(ctx context.Context, tx *db.Tx, userID, session string) error
 }
 
 var (
