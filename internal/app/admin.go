@@ -54,37 +54,44 @@ func userRows(u accounts.User) [][2]string {
 	}
 }
 
-func usersCreate(ctx context.Context, raw config.Raw, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
+// accountsCommands are the Accounts surface's commands.
+func accountsCommands() []command {
+	return []command{
+		{name: "users create", summary: "create an active, verified account (--password-file keeps the password out of ps)", define: usersCreate},
+		{name: "users set-status", summary: "set an account's status; blocking or suspending ends its sessions", define: usersSetStatus},
+		{name: "keys rotate", summary: "sign access tokens with a new key; old keys verify until their tokens expire", define: keysRotate},
+	}
+}
+
+func usersCreate(fs *flag.FlagSet) runFunc {
 	var nu accounts.NewUser
-	fs.StringVar(&nu.Phone, "phone", "", "phone number, E.164 (required)")
-	fs.StringVar(&nu.Password, "password", "", "password, 8-128 characters (this or --password-file; other users see it in ps)")
-	passwordFile := fs.String("password-file", "", "read the password from the first line of this file, or of standard input for -")
-	fs.StringVar(&nu.FirstName, "first-name", "", "first name (required)")
-	fs.StringVar(&nu.LastName, "last-name", "", "last name (required)")
-	fs.StringVar(&nu.Email, "email", "", "email address (required)")
-	fs.StringVar(&nu.Username, "username", "", "username (optional)")
-	fs.StringVar(&nu.Role, "role", "user", "user, agent or admin")
+	fs.StringVar(&nu.Phone, "phone", "", "the `E164` phone number: + and digits (required)")
+	fs.StringVar(&nu.Password, "password", "", "the `password`, 8-128 characters (this or --password-file; other users see it in ps)")
+	passwordFile := fs.String("password-file", "", "read the password from the first line of the file at `PATH`, or of standard input for -")
+	fs.StringVar(&nu.FirstName, "first-name", "", "the first `name` (required)")
+	fs.StringVar(&nu.LastName, "last-name", "", "the last `name` (required)")
+	fs.StringVar(&nu.Email, "email", "", "the `email` address (required)")
+	fs.StringVar(&nu.Username, "username", "", "a `username` (optional)")
+	fs.StringVar(&nu.Role, "role", "user", "the `role`: user, agent or admin")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args, stderr); err != nil {
-		return err
+	return func(ctx context.Context, e cmdEnv, _ []string) error {
+		if *passwordFile != "" {
+			if nu.Password != "" {
+				return errors.New("users create: give --password or --password-file, not both")
+			}
+			var err error
+			if nu.Password, err = firstLine(*passwordFile, e.stdin); err != nil {
+				return fmt.Errorf("users create: --password-file: %w", err)
+			}
+		}
+		return withAdmin(ctx, e.raw, e.stderr, func(srv *Server) error {
+			u, err := srv.Accounts.CreateUser(ctx, nu)
+			if err != nil {
+				return err
+			}
+			return printResult(e.stdout, *asJSON, accounts.FullUser(u), userRows(u))
+		})
 	}
-	if *passwordFile != "" {
-		if nu.Password != "" {
-			return errors.New("users create: give --password or --password-file, not both")
-		}
-		var err error
-		if nu.Password, err = firstLine(*passwordFile, stdin); err != nil {
-			return fmt.Errorf("users create: --password-file: %w", err)
-		}
-	}
-	return withAdmin(ctx, raw, stderr, func(srv *Server) error {
-		u, err := srv.Accounts.CreateUser(ctx, nu)
-		if err != nil {
-			return err
-		}
-		return printResult(stdout, *asJSON, accounts.FullUser(u), userRows(u))
-	})
 }
 
 // firstLine reads a secret from the first line of the file at path, or of
@@ -111,34 +118,30 @@ func firstLine(path string, stdin io.Reader) (string, error) {
 	return line, nil
 }
 
-func usersSetStatus(ctx context.Context, raw config.Raw, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("users set-status", flag.ContinueOnError)
-	phone := fs.String("phone", "", "phone number, E.164 (required)")
-	status := fs.String("status", "", "active, blocked or suspended (required)")
+func usersSetStatus(fs *flag.FlagSet) runFunc {
+	phone := fs.String("phone", "", "the `E164` phone number: + and digits (required)")
+	status := fs.String("status", "", "the `status`: active, blocked or suspended (required)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args, stderr); err != nil {
-		return err
+	return func(ctx context.Context, e cmdEnv, _ []string) error {
+		return withAdmin(ctx, e.raw, e.stderr, func(srv *Server) error {
+			u, err := srv.Accounts.SetStatus(ctx, *phone, *status)
+			if err != nil {
+				return err
+			}
+			return printResult(e.stdout, *asJSON, accounts.FullUser(u), userRows(u))
+		})
 	}
-	return withAdmin(ctx, raw, stderr, func(srv *Server) error {
-		u, err := srv.Accounts.SetStatus(ctx, *phone, *status)
-		if err != nil {
-			return err
-		}
-		return printResult(stdout, *asJSON, accounts.FullUser(u), userRows(u))
-	})
 }
 
-func keysRotate(ctx context.Context, raw config.Raw, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
+func keysRotate(fs *flag.FlagSet) runFunc {
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	if err := parse(fs, args, stderr); err != nil {
-		return err
+	return func(ctx context.Context, e cmdEnv, _ []string) error {
+		return withAdmin(ctx, e.raw, e.stderr, func(srv *Server) error {
+			kid, err := srv.Accounts.RotateKey(ctx)
+			if err != nil {
+				return err
+			}
+			return printResult(e.stdout, *asJSON, map[string]string{"kid": kid}, [][2]string{{"kid", kid}})
+		})
 	}
-	return withAdmin(ctx, raw, stderr, func(srv *Server) error {
-		kid, err := srv.Accounts.RotateKey(ctx)
-		if err != nil {
-			return err
-		}
-		return printResult(stdout, *asJSON, map[string]string{"kid": kid}, [][2]string{{"kid", kid}})
-	})
 }

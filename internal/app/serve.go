@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,12 +20,7 @@ import (
 // shutdownGrace is how long in-flight requests get to finish after SIGTERM.
 const shutdownGrace = 20 * time.Second
 
-func serve(ctx context.Context, raw config.Raw, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	raw.BindFlags(fs)
-	if err := parse(fs, args, stderr); err != nil {
-		return err
-	}
+func serve(ctx context.Context, raw config.Raw, stderr io.Writer) error {
 	cfg, err := raw.Parse()
 	if err != nil {
 		return err
@@ -99,11 +93,7 @@ func limitConns(ln net.Listener, limit int) (net.Listener, int) {
 	return netutil.LimitListener(ln, n), n
 }
 
-func migrate(ctx context.Context, raw config.Raw, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	if err := parse(fs, args, stderr); err != nil {
-		return err
-	}
+func migrate(ctx context.Context, raw config.Raw, stderr io.Writer) error {
 	cfg, err := raw.Parse()
 	if err != nil {
 		return err
