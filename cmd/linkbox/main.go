@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -12,6 +13,9 @@ import (
 func main() {
 	if err := app.Run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "linkbox:", err)
+		if errors.Is(err, app.ErrUsage) {
+			os.Exit(2) // as the flag package does for a command line written wrong
+		}
 		os.Exit(1)
 	}
 }
