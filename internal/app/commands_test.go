@@ -167,10 +167,10 @@ func TestBadCommandLines(t *testing.T) {
 	}
 }
 
-// TestDispatch: the words name a command by the longest match; its flags
+// TestCommandDispatch: the words name a command by the longest match; its flags
 // go before, between or after its positional arguments; no command, or a
 // flag first, is serve.
-func TestDispatch(t *testing.T) {
+func TestCommandDispatch(t *testing.T) {
 	var ran string
 	var gotArgs []string
 	var gotFlag bool
