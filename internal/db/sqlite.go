@@ -80,10 +80,31 @@ func openSQLite(path string, opt Options) (*DB, error) {
 		"cache_size(-32768)",
 	}), 1)
 	read := pool(path, slices.Concat([]string{storeBusyTimeout}, common, []string{"query_only(1)"}), max(4, 2*runtime.GOMAXPROCS(0)))
-	d := &DB{Dialect: SQLite, write: write, read: read, stmts: &stmtCache{}, file: path}
+	return NewSQLite(SQLitePools{Write: write, Read: read, Checkpoint: ckpt}, path, opt), nil
+}
+
+// SQLitePools are the connections of a SQLite store at one file: Write,
+// the writer, one connection that never checkpoints (wal_autocheckpoint 0);
+// Read, read-only connections; Checkpoint, one connection for the
+// checkpointer. Every connection has the store's pragmas.
+type SQLitePools struct {
+	Write, Read, Checkpoint *sql.DB
+}
+
+// NewSQLite assembles a store over pools opened by the driver of the
+// caller's choice: the statement cache, group commit and checkpointer that
+// make the store. Open uses it for the pure-Go driver; the driver
+// comparison in bench/ uses it for the cgo one, so that only the driver
+// differs.
+func NewSQLite(pools SQLitePools, path string, opt Options) *DB {
+	opt.WALLimit = cmp.Or(opt.WALLimit, DefaultWALLimit)
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	d := &DB{Dialect: SQLite, write: pools.Write, read: pools.Read, stmts: &stmtCache{}, file: path}
 	d.batch = newBatcher(d)
-	d.ckpt = newCheckpointer(ckpt, opt, &d.batch.gate)
-	return d, nil
+	d.ckpt = newCheckpointer(pools.Checkpoint, opt, &d.batch.gate)
+	return d
 }
 
 // createPrivate creates the database file, empty and mode 0600, unless it

@@ -1,94 +1,99 @@
-//go:build cgo
-
-// The benchmarks compare the pure-Go SQLite driver the store uses with the
-// cgo one; the file needs cgo, so a CGO_ENABLED=0 build simply omits it.
-
-package db
+// Package sqlite compares the pure-Go SQLite driver the store uses
+// (modernc.org/sqlite) with the cgo one (mattn/go-sqlite3), both under the
+// store's own statement cache, group commit and checkpointer, so that only
+// the driver differs. It lives in a module of its own so that Linkbox's
+// go.mod carries no cgo driver.
+package sqlite
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"testing"
 
 	_ "github.com/mattn/go-sqlite3" // the cgo "sqlite3" driver, for comparison only
+
+	"github.com/linkbox/linkbox/internal/db"
 )
 
 // openMattn opens path through the cgo driver with the settings and pool
-// shapes openSQLite gives the pure-Go one, so that only the driver differs.
-func openMattn(path string) (*DB, error) {
+// shapes the store gives the pure-Go one.
+func openMattn(path string) (*db.DB, error) {
 	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=1&_txlock=immediate"
-	write, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open mattn writer: %w", err)
+	open := func(dsn string, n int) (*sql.DB, error) {
+		p, err := sql.Open("sqlite3", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open mattn: %w", err)
+		}
+		p.SetMaxOpenConns(n)
+		p.SetMaxIdleConns(n)
+		p.SetConnMaxLifetime(0)
+		return p, nil
 	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxLifetime(0)
-	read, err := sql.Open("sqlite3", dsn+"&_query_only=1")
+	write, err := open(dsn, 1)
 	if err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open mattn readers: %w", err)
+		return nil, err
 	}
-	n := max(4, 2*runtime.GOMAXPROCS(0))
-	read.SetMaxOpenConns(n)
-	read.SetMaxIdleConns(n)
-	read.SetConnMaxLifetime(0)
-	// The same statement cache, group commit and background checkpoints as
-	// the store's own SQLite, so that only the driver differs. The writer
-	// pool's one connection lives as long as the pool, so the pragma holds.
+	// The writer never checkpoints: the checkpointer does. Its one
+	// connection lives as long as the pool, so the pragma holds.
 	if _, err := write.Exec("PRAGMA wal_autocheckpoint = 0"); err != nil {
 		return nil, fmt.Errorf("mattn writer: %w", err)
 	}
-	ckpt, err := sql.Open("sqlite3", dsn)
+	read, err := open(dsn+"&_query_only=1", max(4, 2*runtime.GOMAXPROCS(0)))
 	if err != nil {
-		return nil, fmt.Errorf("open mattn checkpointer: %w", err)
+		return nil, err
 	}
-	ckpt.SetMaxOpenConns(1)
-	d := &DB{Dialect: SQLite, write: write, read: read, stmts: &stmtCache{}}
-	d.batch = newBatcher(d)
-	d.ckpt = newCheckpointer(ckpt, Options{WALLimit: DefaultWALLimit, Log: slog.Default()}, &d.batch.gate)
-	return d, nil
+	ckpt, err := open(dsn, 1)
+	if err != nil {
+		return nil, err
+	}
+	return db.NewSQLite(db.SQLitePools{Write: write, Read: read, Checkpoint: ckpt}, path, db.Options{}), nil
 }
 
-// benchDriver is a SQLite driver under comparison; its name becomes the
+func openModernc(path string) (*db.DB, error) {
+	return db.Open(context.Background(), "sqlite:"+path)
+}
+
+// driver is a SQLite driver under comparison; its name becomes the
 // "driver=" sub-benchmark key that benchstat groups by.
-type benchDriver struct {
+type driver struct {
 	name string
-	open func(path string) (*DB, error)
+	open func(path string) (*db.DB, error)
 }
 
-func sqliteDrivers() []benchDriver {
-	modernc := func(path string) (*DB, error) { return openSQLite(path, Options{Log: slog.Default()}) }
-	return []benchDriver{{"modernc", modernc}, {"mattn", openMattn}}
-}
+var drivers = []driver{{"modernc", openModernc}, {"mattn", openMattn}}
 
 // eachDriver runs fn as a sub-benchmark per driver, each on a fresh,
 // migrated store.
-func eachDriver(b *testing.B, fn func(b *testing.B, d *DB)) {
+func eachDriver(b *testing.B, fn func(b *testing.B, d *db.DB)) {
 	b.Helper()
-	for _, drv := range sqliteDrivers() {
+	for _, drv := range drivers {
 		b.Run("driver="+drv.name, func(b *testing.B) {
-			d, err := drv.open(filepath.Join(b.TempDir(), "bench.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { d.Close() })
-			ctx := context.Background()
-			if err := d.Ping(ctx); err != nil {
-				b.Fatal(err)
-			}
-			if err := d.Migrate(ctx); err != nil {
-				b.Fatal(err)
-			}
+			d := open(b, drv)
 			b.ReportAllocs()
 			fn(b, d)
 		})
 	}
+}
+
+func open(tb testing.TB, drv driver) *db.DB {
+	tb.Helper()
+	d, err := drv.open(filepath.Join(tb.TempDir(), "bench.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { d.Close() })
+	ctx := context.Background()
+	if err := d.Ping(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	if err := d.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return d
 }
 
 const insertUser = `INSERT INTO users (id, phone, password_hash, first_name, last_name, email, role, status, created_at, updated_at)
@@ -101,10 +106,9 @@ func userArgs(i int) []any {
 }
 
 // seedUsers inserts users u0…u(n-1) in one transaction.
-func seedUsers(b *testing.B, d *DB, n int) {
+func seedUsers(b *testing.B, d *db.DB, n int) {
 	b.Helper()
-	ctx := context.Background()
-	err := d.InTx(ctx, func(ctx context.Context, tx *Tx) error {
+	err := d.InTx(context.Background(), func(ctx context.Context, tx *db.Tx) error {
 		for i := range n {
 			if _, err := tx.Exec(ctx, insertUser, userArgs(i)...); err != nil {
 				return err
@@ -121,7 +125,7 @@ func seedUsers(b *testing.B, d *DB, n int) {
 // once, through the reader pool.
 func BenchmarkPointRead(b *testing.B) {
 	const users = 10_000
-	eachDriver(b, func(b *testing.B, d *DB) {
+	eachDriver(b, func(b *testing.B, d *db.DB) {
 		seedUsers(b, d, users)
 		ctx := context.Background()
 		b.ResetTimer()
@@ -145,11 +149,11 @@ func BenchmarkPointRead(b *testing.B) {
 
 // BenchmarkInsertTx inserts one user per transaction, one after another.
 func BenchmarkInsertTx(b *testing.B) {
-	eachDriver(b, func(b *testing.B, d *DB) {
+	eachDriver(b, func(b *testing.B, d *db.DB) {
 		ctx := context.Background()
 		i := 0
 		for b.Loop() {
-			err := d.InTx(ctx, func(ctx context.Context, tx *Tx) error {
+			err := d.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 				_, err := tx.Exec(ctx, insertUser, userArgs(i)...)
 				return err
 			})
@@ -167,7 +171,7 @@ func BenchmarkInsertTx(b *testing.B) {
 func BenchmarkRotateRefreshToken(b *testing.B) {
 	const insertToken = `INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, created_at, expires_at)
 		VALUES (?, 'f0', 'u0', ?, ?, ?)`
-	eachDriver(b, func(b *testing.B, d *DB) {
+	eachDriver(b, func(b *testing.B, d *db.DB) {
 		seedUsers(b, d, 1)
 		ctx := context.Background()
 		now := int64(1_700_000_000_000)
@@ -177,8 +181,8 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			next := strconv.Itoa(i + 1)
-			err := d.InTx(ctx, func(ctx context.Context, tx *Tx) error {
-				if err := ExecOne(ctx, tx, `UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL`,
+			err := d.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+				if err := db.ExecOne(ctx, tx, `UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL`,
 					now, "h"+strconv.Itoa(i)); err != nil {
 					return fmt.Errorf("claim: %w", err)
 				}
@@ -193,9 +197,10 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 	})
 }
 
-// TestBenchDriversMatch checks that both drivers open connections with the
-// same pragmas, so the benchmarks compare drivers and not settings.
-func TestBenchDriversMatch(t *testing.T) {
+// TestDriversMatch checks that both drivers open connections with the same
+// pragmas, so that the benchmarks compare drivers and not settings: the
+// writer's are read in a transaction, the readers' outside one.
+func TestDriversMatch(t *testing.T) {
 	want := map[string]struct{ write, read string }{
 		"journal_mode": {"wal", "wal"},
 		"synchronous":  {"2", "2"}, // FULL
@@ -203,30 +208,25 @@ func TestBenchDriversMatch(t *testing.T) {
 		"foreign_keys": {"1", "1"},
 		"query_only":   {"0", "1"},
 	}
-	for _, drv := range sqliteDrivers() {
+	for _, drv := range drivers {
 		t.Run("driver="+drv.name, func(t *testing.T) {
-			d, err := drv.open(filepath.Join(t.TempDir(), "pragmas.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
+			d := open(t, drv)
+			ctx := context.Background()
 			for pragma, w := range want {
-				if got := pragmaValue(t, d.write, pragma); got != w.write {
-					t.Errorf("writer %s = %q, want %q", pragma, got, w.write)
+				var write, read string
+				err := d.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+					return tx.QueryRow(ctx, "PRAGMA "+pragma).Scan(&write)
+				})
+				if err != nil {
+					t.Fatalf("writer PRAGMA %s: %v", pragma, err)
 				}
-				if got := pragmaValue(t, d.read, pragma); got != w.read {
-					t.Errorf("reader %s = %q, want %q", pragma, got, w.read)
+				if err := d.QueryRow(ctx, "PRAGMA "+pragma).Scan(&read); err != nil {
+					t.Fatalf("reader PRAGMA %s: %v", pragma, err)
+				}
+				if write != w.write || read != w.read {
+					t.Errorf("%s: writer %q, reader %q; want %q, %q", pragma, write, read, w.write, w.read)
 				}
 			}
 		})
 	}
-}
-
-func pragmaValue(t *testing.T, pool *sql.DB, pragma string) string {
-	t.Helper()
-	var v string
-	if err := pool.QueryRowContext(context.Background(), "PRAGMA "+pragma).Scan(&v); err != nil {
-		t.Fatalf("PRAGMA %s: %v", pragma, err)
-	}
-	return v
 }
