@@ -20,8 +20,10 @@ import (
 	"github.com/linkbox/linkbox/internal/inbox"
 )
 
-// BenchmarkAdd measures storing a message in a transaction of its own, one
-// writer at a time and then from parallel writers, each for its own user.
+// BenchmarkAdd measures storing a message in a transaction of its own and
+// announcing it, one writer at a time and then from parallel writers, each
+// for its own user, on each engine with the broker a server gives it: in
+// memory on SQLite, LISTEN/NOTIFY on PostgreSQL.
 func BenchmarkAdd(b *testing.B) {
 	ctx := context.Background()
 	add := func(b *testing.B, e *env, m inbox.NewMessage) {
@@ -33,26 +35,41 @@ func BenchmarkAdd(b *testing.B) {
 			b.Error(err)
 		}
 	}
-	b.Run("serial", func(b *testing.B) {
-		e := newEnv(b, dbtest.SQLite(b), options{})
-		m := note(e.newUser(b), "Your parcel has shipped")
-		for b.Loop() {
-			add(b, e, m)
-		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		e := newEnv(b, dbtest.SQLite(b), options{})
-		const perProc = 16
-		b.SetParallelism(perProc)
-		users := e.newUsers(b, perProc*runtime.GOMAXPROCS(0))
-		var next atomic.Int64
-		b.RunParallel(func(pb *testing.PB) {
-			m := note(users[next.Add(1)-1], "Your parcel has shipped")
-			for pb.Next() {
-				add(b, e, m)
-			}
+	for _, engine := range []string{"sqlite", "postgres"} {
+		b.Run(engine, func(b *testing.B) {
+			b.Run("serial", func(b *testing.B) {
+				e := serverEnv(b, engine)
+				m := note(e.newUser(b), "Your parcel has shipped")
+				for b.Loop() {
+					add(b, e, m)
+				}
+			})
+			b.Run("parallel", func(b *testing.B) {
+				e := serverEnv(b, engine)
+				const perProc = 16
+				b.SetParallelism(perProc)
+				users := e.newUsers(b, perProc*runtime.GOMAXPROCS(0))
+				var next atomic.Int64
+				b.RunParallel(func(pb *testing.PB) {
+					m := note(users[next.Add(1)-1], "Your parcel has shipped")
+					for pb.Next() {
+						add(b, e, m)
+					}
+				})
+			})
 		})
-	})
+	}
+}
+
+// serverEnv is an env on a fresh store of engine ("sqlite" or "postgres",
+// skipped without one) with the broker a server gives that engine.
+func serverEnv(t testing.TB, engine string) *env {
+	t.Helper()
+	if engine == "sqlite" {
+		return newEnv(t, dbtest.SQLite(t), options{})
+	}
+	url := dbtest.Postgres(t)
+	return newEnv(t, url, options{broker: postgresBroker(t, url)})
 }
 
 // BenchmarkPublishToSSE measures the time from the start of the writing

@@ -341,14 +341,7 @@ func TestConcurrentAddsStreamInOrder(t *testing.T) {
 
 func TestStreamOverPostgresBroker(t *testing.T) {
 	url := dbtest.Postgres(t)
-	suffix := make([]byte, 6)
-	rand.Read(suffix)
-	broker, err := realtime.NewPostgres(context.Background(), url, nil, realtime.WithChannel("inbox_test_"+hex.EncodeToString(suffix)))
-	if err != nil {
-		t.Fatalf("NewPostgres: %v", err)
-	}
-	t.Cleanup(broker.Close)
-	e := newEnv(t, url, options{broker: broker})
+	e := newEnv(t, url, options{broker: postgresBroker(t, url)})
 	user := e.newUser(t)
 	s := e.openStream(t, user, nil, "")
 	wantOpening(t, s.next(t), "0")
@@ -360,6 +353,20 @@ func TestStreamOverPostgresBroker(t *testing.T) {
 	wantMessage(t, again.nextMessage(t), missed[0])
 	wantMessage(t, again.nextMessage(t), missed[1])
 	wantAdded(t, e, again, note(user, "back"))
+}
+
+// postgresBroker is a LISTEN/NOTIFY broker on the database at url, on a
+// channel of its own, closed when t ends.
+func postgresBroker(t testing.TB, url string) *realtime.Postgres {
+	t.Helper()
+	suffix := make([]byte, 6)
+	rand.Read(suffix)
+	broker, err := realtime.NewPostgres(context.Background(), url, nil, realtime.WithChannel("inbox_test_"+hex.EncodeToString(suffix)))
+	if err != nil {
+		t.Fatalf("NewPostgres: %v", err)
+	}
+	t.Cleanup(broker.Close)
+	return broker
 }
 
 // TestStreamUpdatesDeadCodes: when an OTP shown on the client dies, the
