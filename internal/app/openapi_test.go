@@ -319,9 +319,15 @@ func (c *contract) checkMessage(t *testing.T, ev event) map[string]any {
 // code waits for the next SMS to phone and returns its code.
 func (c *contract) code(t *testing.T, phone string) string {
 	t.Helper()
+	return smsCode(t, c.sms, phone)
+}
+
+// smsCode waits for the next SMS gw receives for phone and returns its code.
+func smsCode(t *testing.T, gw *smstest.Gateway, phone string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	m, err := c.sms.Wait(ctx, phone)
+	m, err := gw.Wait(ctx, phone)
 	if err != nil {
 		t.Fatalf("no SMS to %s: %v", phone, err)
 	}

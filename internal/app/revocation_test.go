@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/linkbox/linkbox/internal/app"
 	"github.com/linkbox/linkbox/internal/dbtest"
-	"github.com/linkbox/linkbox/internal/sms/smstest"
 )
 
 // closeWithin is how soon a revoked stream must close: the revocation
@@ -54,7 +52,7 @@ func (s *stack) account(t *testing.T, phone string) tokens {
 		t.Fatalf("signup: %d", got)
 	}
 	if got := s.post(t, "/v1/auth/verify", map[string]string{"phone": phone,
-		"verification_code": s.code(t, phone)}, nil); got != http.StatusOK {
+		"verification_code": smsCode(t, s.gw, phone)}, nil); got != http.StatusOK {
 		t.Fatalf("verify: %d", got)
 	}
 	return s.login(t, phone, "a good password")
@@ -67,18 +65,6 @@ func (s *stack) login(t *testing.T, phone, password string) tokens {
 		t.Fatalf("login: %d", got)
 	}
 	return tk
-}
-
-// code waits for the next SMS to phone and returns its code.
-func (s *stack) code(t *testing.T, phone string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	m, err := s.gw.Wait(ctx, phone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return smstest.Code(m.Body)
 }
 
 // openStream opens an inbox stream with req's credentials and returns a
@@ -167,7 +153,7 @@ func TestStreamsDieWithTheirCredential(t *testing.T) {
 			ended := bearerStream(s, t, tk.Access)
 			s.post(t, "/v1/auth/password/forgot", map[string]string{"phone": "+25761234503"}, nil)
 			if got := s.post(t, "/v1/auth/password/reset", map[string]string{"phone": "+25761234503",
-				"code": s.code(t, "+25761234503"), "new_password": "another password"}, nil); got != http.StatusOK {
+				"code": smsCode(t, s.gw, "+25761234503"), "new_password": "another password"}, nil); got != http.StatusOK {
 				t.Fatalf("reset: %d", got)
 			}
 			wantClosed(t, "reset", ended, closeWithin)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/linkbox/linkbox/internal/accounts"
@@ -19,24 +18,6 @@ import (
 	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/secrets"
 )
-
-// lockedLog is a log that background goroutines may write to as well.
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // startWith builds the server over databaseURL with vars (LINKBOX_SECRET
 // unset unless vars set it) and closes it at once: what it did at start is
@@ -207,7 +188,7 @@ func TestConfiguredSecretWinsOverStored(t *testing.T) {
 		dir := secretDir(t, url)
 		configured := secrets.NewMaster()
 		storeSecret(t, url, secrets.NewMaster())
-		var log lockedLog
+		var log syncBuffer
 		if err := startWith(t, url, map[string]string{"LINKBOX_SECRET": configured}, &log); err != nil {
 			t.Fatal(err)
 		}
