@@ -118,12 +118,12 @@ func (s *Service) Authenticate(r *http.Request) (Principal, error) {
 		Issued: tok.issued, Expires: tok.expires}, nil
 }
 
-// SessionAlive tells whether p, authenticated earlier, still holds: its
-// account active and its cut-off not passed since, and its session — the
-// refresh family it was issued in — not logged out. An event stream asks
-// before each delivery, so that what a session opened closes with it; a
-// plain request needs only Authenticate, as an access token outlives its
-// session's logout until its exp (a JWT is not looked up).
+// SessionAlive tells whether p still holds: its account active and its
+// cut-off not passed, and its session — the refresh family it was issued
+// in — not logged out. The inbox asks, so that a token cannot open a stream
+// of codes for a session that ended; elsewhere Authenticate is enough, as an
+// access token outlives its session's logout until its exp (a JWT is not
+// looked up).
 func (s *Service) SessionAlive(ctx context.Context, p Principal) error {
 	u, err := userByID(ctx, s.db, p.UserID)
 	switch {

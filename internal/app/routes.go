@@ -63,9 +63,9 @@ type inboxAuth struct {
 
 // Authenticate implements inbox.Authenticator. A token's credential ends at
 // its exp, and with its session: the inbox, which shows codes, refuses a
-// token whose session was logged out, and a stream re-checks that before
-// each delivery. A cookie's is re-checked the same way, and both are
-// revoked with their session.
+// token whose session was logged out, and a revocation closes its streams.
+// A cookie's is revoked with its page session too, and re-checked before
+// each delivery.
 func (a inboxAuth) Authenticate(r *http.Request) (inbox.Credential, error) {
 	if r.Header.Get("Authorization") == "" && r.Method == http.MethodGet {
 		if id, key, check, err := a.web.StreamSession(r); err == nil {
@@ -76,9 +76,8 @@ func (a inboxAuth) Authenticate(r *http.Request) (inbox.Credential, error) {
 	if err != nil {
 		return inbox.Credential{}, err
 	}
-	check := func(ctx context.Context) error { return a.acc.SessionAlive(ctx, p) }
-	if err := check(r.Context()); err != nil {
+	if err := a.acc.SessionAlive(r.Context(), p); err != nil {
 		return inbox.Credential{}, err
 	}
-	return inbox.Credential{UserID: p.UserID, Session: p.Session, Expires: p.Expires, Check: check}, nil
+	return inbox.Credential{UserID: p.UserID, Session: p.Session, Expires: p.Expires}, nil
 }
