@@ -145,16 +145,8 @@ func (s *Service) Add(ctx context.Context, tx *db.Tx, m NewMessage) (int64, erro
 	if err := m.validate(); err != nil {
 		return 0, err
 	}
-	// One user's messages must commit in number order. SQLite's single
-	// writer commits in number order anyway; PostgreSQL hands out numbers
-	// as inserts come, so a writer first takes the user's row lock and
-	// holds it until commit. (NO KEY: the insert's foreign key check needs
-	// only a key share of that row.)
-	if s.db.Dialect == db.Postgres {
-		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = ? FOR NO KEY UPDATE`, m.UserID).Scan(new(int))
-		if err != nil {
-			return 0, fmt.Errorf("inbox: lock user %s: %w", m.UserID, err)
-		}
+	if err := s.lockUser(ctx, tx, m.UserID); err != nil {
+		return 0, err
 	}
 	var num int64
 	err := tx.QueryRow(ctx, `INSERT INTO inbox_messages
@@ -167,6 +159,28 @@ func (s *Service) Add(ctx context.Context, tx *db.Tx, m NewMessage) (int64, erro
 	}
 	s.announceAfter(ctx, tx, m.UserID, false)
 	return num, nil
+}
+
+// lockClass is the class (the first key) of the inbox's advisory locks on
+// PostgreSQL: the two-key space, which nothing else in Linkbox uses ("LKIB").
+const lockClass = "1280002370"
+
+// lockUser takes userID's ordering lock in tx: one user's messages must
+// commit in number order. SQLite's single writer commits in number order
+// anyway; PostgreSQL hands out numbers as inserts come, so a writer takes a
+// transaction-level advisory lock on the user, held until commit, before it
+// draws its number. The inbox's own lock, not the user's row: the accounts'
+// updates of that row do not wait for the inbox, nor the inbox for them. The
+// key is the user id's 32-bit hash: two users whose ids collide only wait
+// for each other, in order still.
+func (s *Service) lockUser(ctx context.Context, tx *db.Tx, userID string) error {
+	if s.db.Dialect != db.Postgres {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+lockClass+`, hashtext(?))`, userID); err != nil {
+		return fmt.Errorf("inbox: lock user %s: %w", userID, err)
+	}
+	return nil
 }
 
 // seal returns code sealed for storage, or nil (NULL) when there is none.
