@@ -5,59 +5,28 @@ import (
 	"net/http"
 
 	"github.com/linkbox/linkbox/internal/accounts"
+	"github.com/linkbox/linkbox/internal/connect"
 	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/httpx"
 )
 
-// caller is who a page asks accounts to act for: the pages count against
-// the API's per-IP limits, and show a refusal as the form's error.
-func caller(r *http.Request) accounts.Caller {
-	return accounts.Caller{IP: httpx.ClientIP(r)}
+// loginView is the login form's, also shown by a linking page to someone
+// not signed in (Link names the app asking).
+type loginView struct {
+	Base
+	Next    string // a local path to go to after signing in, "" for the default
+	Phone   string
+	Error   *errs.Error
+	Pending bool // the error is account_pending: offer the way to the code
+	Link    connect.LinkRequest
 }
 
-// formError returns the error a form should tell about, with the status of
-// its kind, or ok false for a fault of ours, which the caller returns.
-func formError(w http.ResponseWriter, err error) (e *errs.Error, status int, ok bool) {
-	e = errs.From(err)
-	status = httpx.Status(e.Kind)
-	if status >= 500 {
-		return nil, 0, false
-	}
-	httpx.SetRetryAfter(w, e)
-	return e, status, true
-}
-
-// loginPage shows the login form, or moves on when already signed in.
-func (s *Service) loginPage(w http.ResponseWriter, r *http.Request) error {
-	next := localPath(r.URL.Query().Get("next"))
-	if _, err := s.session(r); err == nil {
-		seeOther(w, nextOrDefault(next))
-		return nil
-	}
-	return s.render(w, r, http.StatusOK, "login", view{CSRF: s.anonCSRF(w, r), Next: next})
-}
-
-// login checks the phone and password, and signs in.
-func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
-	if err := s.checkAnonForm(w, r); err != nil {
-		return err
-	}
-	next := localPath(r.PostForm.Get("next"))
-	phone := r.PostForm.Get("phone")
-	u, err := s.acc.CheckPassword(r.Context(), phone, r.PostForm.Get("password"), caller(r))
-	if err != nil {
-		e, status, ok := formError(w, err)
-		if !ok {
-			return err
-		}
-		return s.render(w, r, status, "login", view{CSRF: s.anonCSRF(w, r), Next: next,
-			Phone: phone, Error: e, Pending: errs.Is(err, errs.Forbidden, "account_pending")})
-	}
-	if err := s.signIn(r.Context(), w, u.ID); err != nil {
-		return err
-	}
-	seeOther(w, nextOrDefault(next))
-	return nil
+// signupView is the sign-up form's; Form keeps what was typed.
+type signupView struct {
+	Base
+	Next, Phone string
+	Form        signupForm
+	Error       *errs.Error
 }
 
 // signupForm is what the sign-up form keeps when it is shown again.
@@ -65,15 +34,67 @@ type signupForm struct {
 	FirstName, LastName, Email, Username string
 }
 
+// verifyView is the SMS code form's.
+type verifyView struct {
+	Base
+	Next, Phone string
+	Error       *errs.Error
+	Resent      bool // a new code was sent
+}
+
+// caller is who a page asks accounts to act for: the pages count against
+// the API's per-IP limits, and show a refusal as the form's error.
+func caller(r *http.Request) accounts.Caller {
+	return accounts.Caller{IP: httpx.ClientIP(r)}
+}
+
+// loginPage shows the login form, or moves on when already signed in.
+func (s *Service) loginPage(w http.ResponseWriter, r *http.Request) error {
+	next := localPath(r.URL.Query().Get("next"))
+	if _, err := s.Session(r); err == nil {
+		SeeOther(w, nextOrDefault(next))
+		return nil
+	}
+	return s.Render(w, r, http.StatusOK, "login", &loginView{Base: s.anonBase(w, r, formHere("/login", next)), Next: next})
+}
+
+// anonBase is the Base of a form shown to someone not signed in.
+func (s *Service) anonBase(w http.ResponseWriter, r *http.Request, here string) Base {
+	return Base{CSRF: s.AnonCSRF(w, r), Here: here}
+}
+
+// login checks the phone and password, and signs in.
+func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
+	if err := s.CheckAnonForm(w, r); err != nil {
+		return err
+	}
+	next := localPath(r.PostForm.Get("next"))
+	phone := r.PostForm.Get("phone")
+	u, err := s.acc.CheckPassword(r.Context(), phone, r.PostForm.Get("password"), caller(r))
+	if err != nil {
+		e, status, ok := FormError(w, err)
+		if !ok {
+			return err
+		}
+		return s.Render(w, r, status, "login", &loginView{Base: s.anonBase(w, r, formHere("/login", next)),
+			Next: next, Phone: phone, Error: e, Pending: errs.Is(err, errs.Forbidden, "account_pending")})
+	}
+	if err := s.signIn(r.Context(), w, u.ID); err != nil {
+		return err
+	}
+	SeeOther(w, nextOrDefault(next))
+	return nil
+}
+
 func (s *Service) signupPage(w http.ResponseWriter, r *http.Request) error {
-	return s.render(w, r, http.StatusOK, "signup", view{CSRF: s.anonCSRF(w, r),
-		Next: localPath(r.URL.Query().Get("next"))})
+	next := localPath(r.URL.Query().Get("next"))
+	return s.Render(w, r, http.StatusOK, "signup", &signupView{Base: s.anonBase(w, r, formHere("/signup", next)), Next: next})
 }
 
 // signup creates a pending account, whose code goes out by SMS, and asks
 // for that code.
 func (s *Service) signup(w http.ResponseWriter, r *http.Request) error {
-	if err := s.checkAnonForm(w, r); err != nil {
+	if err := s.CheckAnonForm(w, r); err != nil {
 		return err
 	}
 	f := r.PostForm
@@ -84,27 +105,32 @@ func (s *Service) signup(w http.ResponseWriter, r *http.Request) error {
 		FirstName: form.FirstName, LastName: form.LastName, Email: form.Email, Username: form.Username,
 		Role: accounts.RoleUser}, caller(r))
 	if err != nil {
-		e, status, ok := formError(w, err)
+		e, status, ok := FormError(w, err)
 		if !ok {
 			return err
 		}
-		return s.render(w, r, status, "signup", view{CSRF: s.anonCSRF(w, r), Next: next,
-			Phone: f.Get("phone"), Form: form, Error: e})
+		return s.Render(w, r, status, "signup", &signupView{Base: s.anonBase(w, r, formHere("/signup", next)),
+			Next: next, Phone: f.Get("phone"), Form: form, Error: e})
 	}
-	seeOther(w, withNext("/signup/verify", "phone", u.Phone, "next", next))
+	SeeOther(w, withNext("/signup/verify", "phone", u.Phone, "next", next))
 	return nil
+}
+
+// verifyForm is the code form with phone and next, as the page or the form
+// carried them.
+func (s *Service) verifyForm(w http.ResponseWriter, r *http.Request, phone, next string) *verifyView {
+	return &verifyView{Base: s.anonBase(w, r, formHere("/signup/verify", next, "phone", phone)), Phone: phone, Next: next}
 }
 
 func (s *Service) verifyPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	return s.render(w, r, http.StatusOK, "verify", view{CSRF: s.anonCSRF(w, r),
-		Phone: q.Get("phone"), Next: localPath(q.Get("next"))})
+	return s.Render(w, r, http.StatusOK, "verify", s.verifyForm(w, r, q.Get("phone"), localPath(q.Get("next"))))
 }
 
 // verify checks the SMS code, which activates the account, and signs in:
 // the code proves the phone, as the password would.
 func (s *Service) verify(w http.ResponseWriter, r *http.Request) error {
-	if err := s.checkAnonForm(w, r); err != nil {
+	if err := s.CheckAnonForm(w, r); err != nil {
 		return err
 	}
 	next := localPath(r.PostForm.Get("next"))
@@ -114,54 +140,55 @@ func (s *Service) verify(w http.ResponseWriter, r *http.Request) error {
 		err = errs.E(errs.Forbidden, "account_"+u.Status, "This account is "+u.Status)
 	}
 	if err != nil {
-		e, status, ok := formError(w, err)
+		e, status, ok := FormError(w, err)
 		if !ok {
 			return err
 		}
-		return s.render(w, r, status, "verify", view{CSRF: s.anonCSRF(w, r),
-			Phone: phone, Next: next, Error: e})
+		v := s.verifyForm(w, r, phone, next)
+		v.Error = e
+		return s.Render(w, r, status, "verify", v)
 	}
 	if err := s.signIn(r.Context(), w, u.ID); err != nil {
 		return err
 	}
-	seeOther(w, nextOrDefault(next))
+	SeeOther(w, nextOrDefault(next))
 	return nil
 }
 
 // resend sends a new code and shows the code form again.
 func (s *Service) resend(w http.ResponseWriter, r *http.Request) error {
-	if err := s.checkAnonForm(w, r); err != nil {
+	if err := s.CheckAnonForm(w, r); err != nil {
 		return err
 	}
-	v := view{CSRF: s.anonCSRF(w, r), Phone: r.PostForm.Get("phone"), Next: localPath(r.PostForm.Get("next"))}
+	v := s.verifyForm(w, r, r.PostForm.Get("phone"), localPath(r.PostForm.Get("next")))
 	if err := s.acc.Resend(r.Context(), v.Phone, caller(r)); err != nil {
-		e, status, ok := formError(w, err)
+		e, status, ok := FormError(w, err)
 		if !ok {
 			return err
 		}
 		v.Error = e
-		return s.render(w, r, status, "verify", v)
+		return s.Render(w, r, status, "verify", v)
 	}
 	v.Resent = true
-	return s.render(w, r, http.StatusOK, "verify", v)
+	return s.Render(w, r, http.StatusOK, "verify", v)
 }
 
 // logout ends the session and shows the login page.
 func (s *Service) logout(w http.ResponseWriter, r *http.Request) error {
-	se, err := s.session(r)
-	if errors.Is(err, errNoSession) {
-		seeOther(w, "/login")
+	se, err := s.Session(r)
+	if errors.Is(err, ErrNoSession) {
+		SeeOther(w, "/login")
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if err := s.checkSessionForm(w, r, se); err != nil {
+	if err := s.CheckSessionForm(w, r, se); err != nil {
 		return err
 	}
 	if err := s.signOut(r.Context(), w, se); err != nil {
 		return err
 	}
-	seeOther(w, "/login")
+	SeeOther(w, "/login")
 	return nil
 }

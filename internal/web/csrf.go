@@ -11,8 +11,10 @@ import (
 // A form's CSRF token is the keyed hash of a secret the browser holds in an
 // HttpOnly cookie: a page elsewhere can neither read that cookie nor compute
 // the hash. Forms of a signed-in user are bound to the session's token, so a
-// planted anonymous cookie gains nothing against them; the forms that sign
-// in are bound to an anonymous cookie set when the form is shown.
+// planted anonymous cookie gains nothing against them; the forms of someone
+// not signed in (sign-in, a Device link's brand picker) are bound to an
+// anonymous cookie set when the form is shown. The token travels in the
+// form's "csrf" field.
 const (
 	csrfCookie = "linkbox_csrf"
 	csrfField  = "csrf"
@@ -22,50 +24,52 @@ const (
 
 var errCSRF = errs.E(errs.Forbidden, "csrf", "This form has expired. Go back and try again.")
 
-// anonCSRF returns the token of a form shown to someone not signed in,
+// AnonCSRF returns the token of a form shown to someone not signed in,
 // setting the anonymous cookie it is bound to when the browser has none.
-func (s *Service) anonCSRF(w http.ResponseWriter, r *http.Request) string {
-	value, ok := s.readCookie(r, csrfCookie)
+func (k *Kit) AnonCSRF(w http.ResponseWriter, r *http.Request) string {
+	value, ok := k.readCookie(r, csrfCookie)
 	if !ok {
 		value = ids.Token("", 32)
-		http.SetCookie(w, s.cookie(csrfCookie, value, 0))
+		http.SetCookie(w, k.cookie(csrfCookie, value, 0))
 	}
-	return s.csrfToken("anon:" + value)
+	return k.csrfToken("anon:" + value)
 }
 
-// sessionCSRF returns the token of a form shown to the signed-in se.
-func (s *Service) sessionCSRF(se session) string {
-	return s.csrfToken("session:" + se.token)
+// SessionCSRF returns the token of a form shown to the signed-in se.
+func (k *Kit) SessionCSRF(se Session) string {
+	return k.csrfToken("session:" + se.token)
 }
 
-func (s *Service) csrfToken(binding string) string {
-	return s.keys.Hash("csrf", binding)
+func (k *Kit) csrfToken(binding string) string {
+	return k.keys.Hash("csrf", binding)
 }
 
-// checkAnonForm parses the form and checks its token against the anonymous
-// cookie.
-func (s *Service) checkAnonForm(w http.ResponseWriter, r *http.Request) error {
+// CheckAnonForm parses the form of r (at most 64 KiB, into r.PostForm) and
+// checks its token against the anonymous cookie: a missing or wrong one is
+// errs.Forbidden "csrf", which a page shows as a 403 saying the form has
+// expired.
+func (k *Kit) CheckAnonForm(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
-	value, ok := s.readCookie(r, csrfCookie)
+	value, ok := k.readCookie(r, csrfCookie)
 	if !ok {
 		return errCSRF
 	}
-	return s.checkToken(r, "anon:"+value)
+	return k.checkToken(r, "anon:"+value)
 }
 
-// checkSessionForm parses the form and checks its token against se.
-func (s *Service) checkSessionForm(w http.ResponseWriter, r *http.Request, se session) error {
+// CheckSessionForm is CheckAnonForm for a form of the signed-in se.
+func (k *Kit) CheckSessionForm(w http.ResponseWriter, r *http.Request, se Session) error {
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
-	return s.checkToken(r, "session:"+se.token)
+	return k.checkToken(r, "session:"+se.token)
 }
 
-func (s *Service) checkToken(r *http.Request, binding string) error {
+func (k *Kit) checkToken(r *http.Request, binding string) error {
 	got := r.PostForm.Get(csrfField)
-	if got == "" || !secrets.Equal(got, s.csrfToken(binding)) {
+	if got == "" || !secrets.Equal(got, k.csrfToken(binding)) {
 		return errCSRF
 	}
 	return nil

@@ -66,6 +66,13 @@ func newEnv(t testing.TB, databaseURL string, publicURL ...string) *env {
 	if len(publicURL) > 0 {
 		public = publicURL[0]
 	}
+	return newEnvWith(t, databaseURL, public, nil)
+}
+
+// newEnvWith is newEnv with register, when not nil, called on the page kit
+// before its routes are mounted, as another surface registers its pages.
+func newEnvWith(t testing.TB, databaseURL, public string, register func(*web.Kit)) *env {
+	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, clock: clocktest.New(start), gw: smstest.NewGateway(t)}
 	e.db = dbtest.Open(t, databaseURL)
@@ -89,6 +96,9 @@ func newEnv(t testing.TB, databaseURL string, publicURL ...string) *env {
 		t.Fatalf("web.NewService: %v", err)
 	}
 	e.acc.AddRevoker(e.web)
+	if register != nil {
+		register(e.web.Kit)
+	}
 	mux := http.NewServeMux()
 	e.web.Routes(mux)
 	e.connect.Routes(mux)

@@ -13,11 +13,13 @@ import (
 	"github.com/linkbox/linkbox/internal/errs"
 )
 
-// The pages speak the languages of locales. A request's language is ?lang=
-// when it names one of them (remembered in the lang cookie), else the lang
-// cookie, else the best match of Accept-Language, else English. Every text
-// of the pages is a message with a stable id (messages_en.go), and the
-// templates are parsed once per locale, each with its own `t`.
+// The pages speak the languages of supported. A request's language is
+// ?lang= when it names one of them (remembered in the lang cookie), else
+// the lang cookie, else the best match of the languages a page knows its
+// user speaks (a Device link session's) and of Accept-Language, else
+// English. Every text of the pages is a message with a stable id, in the
+// catalogs of the kit and of each surface (catalog.go); the templates are
+// parsed once per language, each with its own `t`.
 const (
 	langCookie = "lang"
 	// langCookieAge keeps a choice for a year: it is a preference, not a
@@ -25,85 +27,110 @@ const (
 	langCookieAge = 365 * 24 * 60 * 60
 )
 
-// locale is one language of the pages.
+// supported are the pages' languages, the default first; the switch in
+// the footer lists them in this order.
+var supported = []language.Tag{language.English, language.Dutch, language.German, language.French}
+
+var matcher = language.NewMatcher(supported)
+
+// locale is one language of a kit, with the texts its catalogs gave it.
 type locale struct {
-	tag language.Tag
-	// messages are the texts by message id; every locale has exactly the
-	// ids English has.
-	messages map[string]string
-	// errors translate the domains' errors by code. The domains write their
-	// public messages in English, so English needs none; see errorText.
-	errors map[string]string
+	tag      language.Tag
+	messages map[string]string // by id
+	fallback *locale           // English, for the ids this language lacks; nil for English
 }
 
-// locales are the pages' languages, the default first.
-var locales = []*locale{
-	{tag: language.English, messages: messagesEN},
-	{tag: language.Dutch, messages: messagesNL, errors: errorsNL},
-}
-
-var matcher = func() language.Matcher {
-	tags := make([]language.Tag, len(locales))
-	for i, l := range locales {
-		tags[i] = l.tag
+// newLocales returns the kit's languages, with no texts yet.
+func newLocales() []*locale {
+	ls := make([]*locale, len(supported))
+	for i, tag := range supported {
+		ls[i] = &locale{tag: tag, messages: map[string]string{}}
+		if i > 0 {
+			ls[i].fallback = ls[0]
+		}
 	}
-	return language.NewMatcher(tags)
-}()
+	return ls
+}
 
 // code is the locale's BCP 47 code, as in ?lang= and <html lang>: "en".
 func (l *locale) code() string { return l.tag.String() }
 
-// localeByCode returns the locale of code, or nil for any other value.
-func localeByCode(code string) *locale {
-	for _, l := range locales {
-		if l.code() == code {
-			return l
+// isLanguage reports whether code is the code of a language of the pages.
+func isLanguage(code string) bool {
+	for _, tag := range supported {
+		if tag.String() == code {
+			return true
 		}
 	}
-	return nil
+	return false
 }
 
-// matchLanguage returns the page language closest to the preferred
-// languages, best first, or English when none is close: the languages of
-// Accept-Language, or the one a Device link session carries
-// (language.Make(session.Language)).
-func matchLanguage(preferred ...language.Tag) *locale {
+// matchLanguage returns the code of the page language closest to the
+// preferred languages, best first, or English when none is close.
+func matchLanguage(preferred ...language.Tag) string {
 	_, i, _ := matcher.Match(preferred...)
-	return locales[i]
+	return supported[i].String()
 }
 
-// pageLanguage returns the language of r's page. A malformed ?lang=,
-// cookie or Accept-Language is ignored, as if it were absent.
-func pageLanguage(r *http.Request) *locale {
-	if l := localeByCode(r.URL.Query().Get("lang")); l != nil {
-		return l
+// pageLanguage returns the code of the language of r's page; hints are
+// BCP 47 tags of the languages the page knows its user speaks, which come
+// after a choice made on the pages (?lang=, the cookie) and before
+// Accept-Language. A malformed ?lang=, cookie, hint or Accept-Language is
+// ignored, as if it were absent.
+func pageLanguage(r *http.Request, hints ...string) string {
+	if code := r.URL.Query().Get("lang"); isLanguage(code) {
+		return code
 	}
-	// The cookie is __Host-lang over https (Service.cookieName); either
-	// name will do for a preference.
+	// The cookie is __Host-lang over https (Kit.cookieName); either name
+	// will do for a preference.
 	for _, name := range []string{hostPrefix + langCookie, langCookie} {
-		if c, err := r.Cookie(name); err == nil {
-			if l := localeByCode(c.Value); l != nil {
-				return l
-			}
+		if c, err := r.Cookie(name); err == nil && isLanguage(c.Value) {
+			return c.Value
 		}
 	}
-	tags, _, _ := language.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
-	return matchLanguage(tags...)
+	var preferred []language.Tag
+	for _, h := range hints {
+		if tag, err := language.Parse(h); err == nil {
+			preferred = append(preferred, tag)
+		}
+	}
+	accepted, _, _ := language.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
+	return matchLanguage(append(preferred, accepted...)...)
+}
+
+// Language returns the code of the language r's page is in ("en", "nl",
+// "de", "fr"): ?lang=, else the lang cookie, else the best match of hints
+// (BCP 47 tags the page knows its user speaks, such as a Device link
+// session's language) and Accept-Language, else English. Render uses it
+// unless the view's Lang is already set.
+func (k *Kit) Language(r *http.Request, hints ...string) string {
+	return pageLanguage(r, hints...)
 }
 
 // rememberLanguage keeps the language chosen with ?lang= for the pages that
 // follow, the pages a redirect leads to included.
-func (s *Service) rememberLanguage(w http.ResponseWriter, r *http.Request) {
-	if l := localeByCode(r.URL.Query().Get("lang")); l != nil {
-		http.SetCookie(w, s.cookie(langCookie, l.code(), langCookieAge))
+func (k *Kit) rememberLanguage(w http.ResponseWriter, r *http.Request) {
+	if code := r.URL.Query().Get("lang"); isLanguage(code) {
+		http.SetCookie(w, k.cookie(langCookie, code, langCookieAge))
 	}
+}
+
+// lookup returns the text of id in l, else in English.
+func (l *locale) lookup(id string) (string, bool) {
+	if msg, ok := l.messages[id]; ok {
+		return msg, true
+	}
+	if l.fallback != nil {
+		return l.fallback.lookup(id)
+	}
+	return "", false
 }
 
 // text is the templates' t: the message id, formatted with args when there
 // are any. As in Rails, a message whose id ends in "_html" is markup: its
 // args are escaped into it, and the template takes it as it is.
 func (l *locale) text(id string, args ...any) (any, error) {
-	msg, ok := l.messages[id]
+	msg, ok := l.lookup(id)
 	if !ok {
 		return nil, fmt.Errorf("web: no message %q in %s", id, l.tag)
 	}
@@ -120,11 +147,9 @@ func (l *locale) text(id string, args ...any) (any, error) {
 }
 
 // errorText is what a page says of e: its translation by code, or, in
-// English and for a code the locale does not know, e's own message. The
-// domains' English messages can be more precise than one text per code
-// (they name the field at fault), so English keeps them.
+// English and for a code the language does not translate, e's own message.
 func (l *locale) errorText(e *errs.Error) string {
-	if msg, ok := l.errors[e.Code]; ok {
+	if msg, ok := l.messages[codePrefix+e.Code]; ok {
 		return msg
 	}
 	return e.Message
@@ -132,58 +157,47 @@ func (l *locale) errorText(e *errs.Error) string {
 
 // statusText is the title of an error page of status.
 func (l *locale) statusText(status int) string {
-	if msg, ok := l.messages["status."+strconv.Itoa(status)]; ok {
+	if msg, ok := l.lookup("status." + strconv.Itoa(status)); ok {
 		return msg
 	}
 	return http.StatusText(status)
 }
 
-// langLink is a link of the language switcher.
-type langLink struct {
+// LangLink is a language of the switch in the footer.
+type LangLink struct {
 	Code, Name, URL string
+	Current         bool // the page's own language: named, not linked
 }
 
-// languageLinks are the switcher's links: this page in each language but
-// cur's.
-func languageLinks(r *http.Request, name string, v view, cur *locale) []langLink {
-	path, q := pageURL(r, name, v)
-	links := make([]langLink, 0, len(locales)-1)
-	for _, l := range locales {
-		if l == cur {
-			continue
-		}
+// languageLinks are the switch's entries: this page in each language, at
+// here (Base.Here).
+func (k *Kit) languageLinks(r *http.Request, here string, cur *locale) []LangLink {
+	path, q := switchTarget(r, here)
+	links := make([]LangLink, len(k.locales))
+	for i, l := range k.locales {
 		q.Set("lang", l.code())
 		u := localPath(path + "?" + q.Encode())
 		if u == "" {
 			u = "/?lang=" + l.code()
 		}
-		links = append(links, langLink{Code: l.code(), Name: l.messages["language.name"], URL: u})
+		name, _ := l.lookup("language.name")
+		links[i] = LangLink{Code: l.code(), Name: name, URL: u, Current: l == cur}
 	}
 	return links
 }
 
-// formPaths are the pages of the forms that are shown again in answer to
-// their POST.
-var formPaths = map[string]string{"login": "/login", "signup": "/signup", "verify": "/signup/verify"}
-
-// pageURL is where the switcher's links lead: the page itself, or, for an
-// answer to a POST, which a link cannot repeat, the page of its form, else
-// the home page. Its query holds what the handler validated, never the
-// query as sent, which would reflect anything.
-func pageURL(r *http.Request, name string, v view) (string, url.Values) {
-	q := url.Values{}
-	path, form := formPaths[name]
+// switchTarget is where the switch's links lead: here, a local URL built by
+// the page's handler from what it validated (never the query as sent,
+// which would reflect anything); else the page's own path, or, for an
+// answer to a POST, which a link cannot repeat, the home page.
+func switchTarget(r *http.Request, here string) (string, url.Values) {
 	switch {
-	case form && (r.Method == http.MethodPost || r.URL.Path == path):
-		if v.Next != "" {
-			q.Set("next", v.Next)
-		}
-		if name == "verify" {
-			q.Set("phone", v.Phone)
-		}
+	case here != "":
+		path, query, _ := strings.Cut(here, "?")
+		q, _ := url.ParseQuery(query)
 		return path, q
 	case r.Method == http.MethodPost:
-		return "/", q
+		return "/", url.Values{}
 	}
-	return r.URL.EscapedPath(), q
+	return r.URL.EscapedPath(), url.Values{}
 }

@@ -48,13 +48,15 @@ func TestLanguageNegotiation(t *testing.T) {
 			!strings.Contains(strings.Join(vary, ","), "Cookie") {
 			t.Errorf("Vary = %q, want Accept-Language and Cookie", vary)
 		}
-		p = b.getAccepting("/login", "de-DE, nl-BE;q=0.8, en;q=0.5")
+		p = b.getAccepting("/login", "es-ES, nl-BE;q=0.8, en;q=0.5")
 		wantAll(t, "Accept-Language nl-BE", p, http.StatusOK, `<html lang="nl">`, "<h1>Inloggen</h1>",
 			`<a href="/login?lang=en" hreflang="en" lang="en">English</a>`)
 		if b.cookie("lang") != "" {
 			t.Error("Accept-Language set the lang cookie")
 		}
-		want(t, "Accept-Language de", b.getAccepting("/login", "de"), http.StatusOK, `<html lang="en">`)
+		want(t, "Accept-Language es", b.getAccepting("/login", "es"), http.StatusOK, `<html lang="en">`)
+		want(t, "Accept-Language de-AT", b.getAccepting("/login", "de-AT, en;q=0.5"), http.StatusOK, `<html lang="de">`)
+		want(t, "Accept-Language fr-CA", b.getAccepting("/login", "fr-CA"), http.StatusOK, `<html lang="fr">`)
 		want(t, "malformed Accept-Language", b.getAccepting("/login", "nl;q=;;x"), http.StatusOK, `<html lang="en">`)
 
 		// ?lang= beats Accept-Language and is remembered; the cookie then

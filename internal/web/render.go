@@ -2,81 +2,63 @@ package web
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"embed"
-	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
-	"github.com/linkbox/linkbox/internal/connect"
 	"github.com/linkbox/linkbox/internal/errs"
-	"github.com/linkbox/linkbox/internal/httpx"
-	"github.com/linkbox/linkbox/internal/inbox"
 )
 
-//go:embed assets templates
-var files embed.FS
-
-// pageNames are the templates, each rendered inside templates/layout.html.
-var pageNames = []string{"login", "signup", "verify", "consent", "account", "inbox", "error"}
-
-// assetFiles maps each file under assets/ to a digest of its content, put in
-// its URL: the files can then be cached for a year, and a new release still
-// reaches every browser at once.
-type assetFiles map[string]string
-
-func loadAssets() (assetFiles, error) {
-	a := assetFiles{}
-	err := fs.WalkDir(files, "assets", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := files.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		a[strings.TrimPrefix(path, "assets/")] = hex.EncodeToString(sum[:6])
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("web: read assets: %w", err)
-	}
-	return a, nil
+// Base is what the layout (layout/layout.html) renders of every page. Each
+// page's view is a struct of its own that embeds Base, passed to Render by
+// pointer:
+//
+//	type connectView struct {
+//		web.Base
+//		Brands []Brand
+//	}
+type Base struct {
+	// Lang is the page's language code. Render sets it to Kit.Language
+	// unless it is already the code of a language of the pages, as after
+	// v.Lang = kit.Language(r, session.Language).
+	Lang string
+	// Languages is the switch in the footer, set by Render.
+	Languages []LangLink
+	// Title is the page's title, for a page whose template defines no
+	// "title" of its own.
+	Title string
+	// CSRF is the token of the page's forms (AnonCSRF, SessionCSRF).
+	CSRF string
+	// UserID is the signed-in user, "" for none. A page of a signed-in user
+	// shows the navigation to the inbox and the account unless its template
+	// defines a "nav" of its own.
+	UserID string
+	// Here is the local URL the language switch leads to, its query built
+	// by the handler from what it validated ("/connect?token=…"); "" is
+	// the page's path without its query, or the home page answering a
+	// POST.
+	Here string
 }
 
-// url is the versioned URL of an asset; parsing the templates fails on an
-// unknown name.
-func (a assetFiles) url(name string) (string, error) {
-	v, ok := a[name]
-	if !ok {
-		return "", fmt.Errorf("web: no asset %q", name)
-	}
-	return "/assets/" + name + "?v=" + v, nil
+// View is a page's view: any struct that embeds Base.
+type View interface{ base() *Base }
+
+func (b *Base) base() *Base { return b }
+
+// errorView is the error page's view; its title is in Base.
+type errorView struct {
+	Base
+	Error *errs.Error
 }
 
-// parsePages parses the pages of each locale, by locale code and page name.
-// Each locale's templates have its own t and errorText, so that a request
-// only picks the set of its language.
-func parsePages(a assetFiles) (map[string]map[string]*template.Template, error) {
-	pages := make(map[string]map[string]*template.Template, len(locales))
-	for _, l := range locales {
-		funcs := template.FuncMap{"asset": a.url, "when": when, "t": l.text, "errorText": l.errorText}
-		pages[l.code()] = make(map[string]*template.Template, len(pageNames))
-		for _, name := range pageNames {
-			t, err := template.New("layout.html").Funcs(funcs).
-				ParseFS(files, "templates/layout.html", "templates/"+name+".html")
-			if err != nil {
-				return nil, fmt.Errorf("web: parse template %s: %w", name, err)
-			}
-			pages[l.code()][name] = t
-		}
-	}
-	return pages, nil
+// The templates' functions, beside t: asset, when and errorText.
+func (k *Kit) funcs(l *locale) template.FuncMap {
+	return template.FuncMap{"asset": k.assets.url, "when": when, "t": l.text, "errorText": l.errorText}
 }
 
 // when formats a time as the pages show it; inbox.js writes the same form.
@@ -84,33 +66,75 @@ func when(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
-// view is what a template renders. Each page uses the fields it needs.
-type view struct {
-	Lang        string     // the page's language, set by render
-	Languages   []langLink // the language switcher, set by render
-	Title       string     // the error page's; the other pages' are in their templates
-	CSRF        string
-	Next        string // a local path to go to after signing in, "" for the default
-	Phone       string
-	Error       *errs.Error
-	Pending     bool // the error is account_pending: offer the way to the code
-	Resent      bool // a new code was sent
-	Form        signupForm
-	Link        connect.LinkRequest
-	Action      string // the target of the consent form
-	Apps        []connect.LinkedApp
-	Messages    []inbox.Message
-	LastEventID string // where the inbox page's stream starts
+// parseLayouts parses the layout once per language; each page is parsed
+// into a copy of it.
+func (k *Kit) parseLayouts() error {
+	for _, l := range k.locales {
+		t, err := template.New("layout.html").Funcs(k.funcs(l)).ParseFS(files, "layout/layout.html")
+		if err != nil {
+			return fmt.Errorf("web: parse the layout: %w", err)
+		}
+		k.layouts[l.code()] = t
+	}
+	return nil
 }
 
-// render writes the page name with status, in the language of r. It renders
-// into a buffer first, so that a template error is a clean 500 rather than
-// half a page.
-func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) error {
-	l := pageLanguage(r)
-	v.Lang, v.Languages = l.code(), languageLinks(r, name, v, l)
+// AddPages adds the page templates of fsys whose names match pattern
+// (fs.Glob), each parsed inside the layout in every language. A page is
+// named by its file's name without ".html" ("connect.html" is "connect")
+// and defines "content", and may define "title" (else Base.Title is the
+// title) and "nav". Its functions are t (a message by literal id, with
+// arguments to format into it), errorText (an *errs.Error in the page's
+// language), asset (the URL of a file under assets/) and when (a time). A
+// page name another surface has taken is refused.
+func (k *Kit) AddPages(fsys fs.FS, pattern string) error {
+	if k.mounted {
+		return errMounted
+	}
+	names, err := fs.Glob(fsys, pattern)
+	if err != nil || len(names) == 0 {
+		return fmt.Errorf("web: no page matches %q (%v)", pattern, err)
+	}
+	// Every page is parsed before any is added: a refused registration
+	// leaves the kit as it was.
+	adds := make(map[string]map[string]*template.Template, len(names))
+	for _, name := range names {
+		page := strings.TrimSuffix(path.Base(name), ".html")
+		if _, taken := k.pages[page]; taken || adds[page] != nil || page == "layout" {
+			return fmt.Errorf("web: page %s: the name %q is taken", name, page)
+		}
+		adds[page] = make(map[string]*template.Template, len(k.locales))
+		for _, l := range k.locales {
+			t, err := k.layouts[l.code()].Clone()
+			if err == nil {
+				_, err = t.ParseFS(fsys, name)
+			}
+			if err != nil {
+				return fmt.Errorf("web: parse page %s: %w", name, err)
+			}
+			adds[page][l.code()] = t
+		}
+	}
+	maps.Copy(k.pages, adds)
+	return nil
+}
+
+// Render writes the page name, a registered page, with status, in v's
+// language (Base.Lang) or r's. It renders into a buffer first, so that a
+// template error is a clean 500 rather than half a page.
+func (k *Kit) Render(w http.ResponseWriter, r *http.Request, status int, name string, v View) error {
+	b := v.base()
+	if !isLanguage(b.Lang) {
+		b.Lang = pageLanguage(r)
+	}
+	l := k.locale(b.Lang)
+	b.Languages = k.languageLinks(r, b.Here, l)
+	t, ok := k.pages[name][b.Lang]
+	if !ok {
+		return fmt.Errorf("web: no page %q", name)
+	}
 	var buf bytes.Buffer
-	if err := s.pages[l.code()][name].Execute(&buf, v); err != nil {
+	if err := t.Execute(&buf, v); err != nil {
 		return fmt.Errorf("web: render %s: %w", name, err)
 	}
 	h := w.Header()
@@ -123,65 +147,23 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, nam
 	return err
 }
 
+// RenderError writes err as an error page in r's language, with the status
+// of its kind, as the pages' adapter writes the error a page handler
+// returns: a 5xx is logged and says little.
+func (k *Kit) RenderError(w http.ResponseWriter, r *http.Request, err error) {
+	k.adapt.Error(w, r, err)
+}
+
 // renderError is the pages' httpx.Render: an error page saying what went
 // wrong, in r's language, with the status of the error's kind.
-func (s *Service) renderError(w http.ResponseWriter, r *http.Request, status int, e *errs.Error) {
-	l := pageLanguage(r)
+func (k *Kit) renderError(w http.ResponseWriter, r *http.Request, status int, e *errs.Error) {
+	l := k.locale(pageLanguage(r))
 	title := l.statusText(status)
 	if e.Kind == errs.Gone {
-		title = l.messages["error.gone_title"]
+		title, _ = l.lookup("error.gone_title")
 	}
-	if err := s.render(w, r, status, "error", view{Title: title, Error: e}); err != nil {
-		s.log.Error("web: error page failed", "err", err)
+	if err := k.Render(w, r, status, "error", &errorView{Base: Base{Title: title}, Error: e}); err != nil {
+		k.log.Error("web: error page failed", "err", err)
 		http.Error(w, e.Message, status)
 	}
-}
-
-// Security headers of every page. Link tokens are in URLs, hence
-// no-referrer; nothing is cached, since pages show codes and tokens.
-const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-
-func setSecurityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", csp)
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-}
-
-// page adapts a page handler: security headers first, a language chosen
-// with ?lang= remembered, errors as HTML pages in the request's language.
-func (s *Service) page(h httpx.HandlerFunc) http.Handler {
-	inner := s.adapt.H(h)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		setSecurityHeaders(w.Header())
-		s.rememberLanguage(w, r)
-		inner.ServeHTTP(w, r)
-	})
-}
-
-// seeOther redirects with 303, so that the browser follows with a GET.
-func seeOther(w http.ResponseWriter, location string) {
-	w.Header().Set("Location", location)
-	w.WriteHeader(http.StatusSeeOther)
-}
-
-// handler serves the embedded files under /assets/. The URLs carry a
-// digest of the content, so they are immutable.
-func (a assetFiles) handler() (http.Handler, error) {
-	sub, err := fs.Sub(files, "assets")
-	if err != nil {
-		return nil, fmt.Errorf("web: assets: %w", err)
-	}
-	files := http.StripPrefix("/assets/", http.FileServerFS(sub))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := a[strings.TrimPrefix(r.URL.Path, "/assets/")]; !ok {
-			http.NotFound(w, r) // no directory listings
-			return
-		}
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		files.ServeHTTP(w, r)
-	}), nil
 }

@@ -7,27 +7,34 @@ import (
 	"strings"
 )
 
-// Routes registers the hosted pages on mux. Every POST is a form carrying a
-// CSRF token; a missing or wrong one is a 403 page saying the form has
-// expired. Errors are HTML pages with the status of their kind: an unknown
-// link token 404, a used or expired one 410. Sign-in attempts are limited by
-// the accounts service (per IP and per phone), not here.
-func (s *Service) Routes(mux *http.ServeMux) {
-	mux.Handle("GET /{$}", s.page(s.home))
-	mux.Handle("GET /login", s.page(s.loginPage))
-	mux.Handle("POST /login", s.page(s.login))
-	mux.Handle("GET /signup", s.page(s.signupPage))
-	mux.Handle("POST /signup", s.page(s.signup))
-	mux.Handle("GET /signup/verify", s.page(s.verifyPage))
-	mux.Handle("POST /signup/verify", s.page(s.verify))
-	mux.Handle("POST /signup/resend", s.page(s.resend))
-	mux.Handle("POST /logout", s.page(s.logout))
-	mux.Handle("GET /linking/{token}", s.page(s.consentPage))
-	mux.Handle("POST /linking/{token}", s.page(s.consent))
-	mux.Handle("GET /account", s.page(s.accountPage))
-	mux.Handle("POST /account/apps/{id}/unlink", s.page(s.unlink))
-	mux.Handle("GET /inbox", s.page(s.inboxPage))
-	mux.Handle("GET /assets/", s.static)
+// register adds web's own pages to the kit, as any surface adds its own:
+// templates, texts, routes. Every POST is a form carrying a CSRF token; a
+// missing or wrong one is a 403 page saying the form has expired. Errors
+// are HTML pages with the status of their kind: an unknown link token 404,
+// a used or expired one 410. Sign-in attempts are limited by the accounts
+// service (per IP and per phone), not here.
+func (s *Service) register() error {
+	if err := s.AddPages(files, "templates/*.html"); err != nil {
+		return err
+	}
+	if err := s.AddCatalogs(files, "messages/*.txt"); err != nil {
+		return err
+	}
+	s.HandlePage("GET /{$}", s.home)
+	s.HandlePage("GET /login", s.loginPage)
+	s.HandlePage("POST /login", s.login)
+	s.HandlePage("GET /signup", s.signupPage)
+	s.HandlePage("POST /signup", s.signup)
+	s.HandlePage("GET /signup/verify", s.verifyPage)
+	s.HandlePage("POST /signup/verify", s.verify)
+	s.HandlePage("POST /signup/resend", s.resend)
+	s.HandlePage("POST /logout", s.logout)
+	s.HandlePage("GET /linking/{token}", s.consentPage)
+	s.HandlePage("POST /linking/{token}", s.consent)
+	s.HandlePage("GET /account", s.accountPage)
+	s.HandlePage("POST /account/apps/{id}/unlink", s.unlink)
+	s.HandlePage("GET /inbox", s.inboxPage)
+	return nil
 }
 
 // defaultNext is where signing in leads when no page asked for it.
@@ -76,26 +83,32 @@ func withNext(path string, params ...string) string {
 	return path + "?" + q.Encode()
 }
 
-// requireSession returns the request's session; without one it redirects
-// to the login page, which brings the user back here, and answers ok false.
-func (s *Service) requireSession(w http.ResponseWriter, r *http.Request) (session, bool, error) {
-	se, err := s.session(r)
-	if errors.Is(err, errNoSession) {
-		seeOther(w, withNext("/login", "next", localPath(r.URL.RequestURI())))
-		return session{}, false, nil
+// formHere is a form's page for the language switch (Base.Here), also when
+// it answers the form's POST: path, with next when there is one and the
+// pairs of always as they are, empty or not.
+func formHere(path, next string, always ...string) string {
+	q := url.Values{}
+	if next != "" {
+		q.Set("next", next)
 	}
-	return se, err == nil, err
+	for i := 0; i+1 < len(always); i += 2 {
+		q.Set(always[i], always[i+1])
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
 }
 
 // home sends the signed-in to their inbox and others to the login page.
 func (s *Service) home(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.session(r); err != nil {
-		if !errors.Is(err, errNoSession) {
+	if _, err := s.Session(r); err != nil {
+		if !errors.Is(err, ErrNoSession) {
 			return err
 		}
-		seeOther(w, "/login")
+		SeeOther(w, "/login")
 		return nil
 	}
-	seeOther(w, defaultNext)
+	SeeOther(w, defaultNext)
 	return nil
 }

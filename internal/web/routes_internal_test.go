@@ -30,16 +30,22 @@ func TestLocalPath(t *testing.T) {
 	}
 }
 
-func TestConsentCSP(t *testing.T) {
-	tests := []struct{ returnURL, want string }{
-		{"https://your-app.com/return/?a=b", csp + " https://your-app.com"},
-		{"http://localhost:3000/cb", csp + " http://localhost:3000"},
-		{"https://x.com;script-src *", strings.TrimSuffix(csp, "; form-action 'self'")},
-		{"ftp://x.com/", strings.TrimSuffix(csp, "; form-action 'self'")},
+func TestFormActionCSP(t *testing.T) {
+	tests := []struct {
+		targets []string
+		want    string
+	}{
+		{[]string{"https://your-app.com/return/?a=b"}, csp + " https://your-app.com"},
+		{[]string{"http://localhost:3000/cb"}, csp + " http://localhost:3000"},
+		{[]string{"https://x.com;script-src *"}, strings.TrimSuffix(csp, "; form-action 'self'")},
+		{[]string{"ftp://x.com/"}, strings.TrimSuffix(csp, "; form-action 'self'")},
+		{nil, csp},
+		{[]string{"https://a.example/oauth", "https://b.example:8443/x"}, csp + " https://a.example https://b.example:8443"},
+		{[]string{"https://a.example/", "https://b.example;script-src *"}, strings.TrimSuffix(csp, "; form-action 'self'")},
 	}
 	for _, tt := range tests {
-		if got := consentCSP(tt.returnURL); got != tt.want {
-			t.Errorf("consentCSP(%q) = %q, want %q", tt.returnURL, got, tt.want)
+		if got := FormActionCSP(tt.targets...); got != tt.want {
+			t.Errorf("FormActionCSP(%q) = %q, want %q", tt.targets, got, tt.want)
 		}
 	}
 }

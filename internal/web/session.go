@@ -22,21 +22,24 @@ const (
 	maxCookie = 128
 )
 
-var errNoSession = errs.E(errs.Unauthorized, "invalid_session", "Sign in to continue")
+// ErrNoSession is the error of a request without a live session: no
+// cookie, or one that is unknown, expired, signed out, or of an account no
+// longer active.
+var ErrNoSession = errs.E(errs.Unauthorized, "invalid_session", "Sign in to continue")
 
-// session is a signed-in browser.
-type session struct {
+// Session is a signed-in browser.
+type Session struct {
+	UserID string // the account signed in
 	token  string // the cookie's value, binding the CSRF tokens of its forms
-	userID string
 }
 
 // UserID returns the account a request's session cookie signs in, so that
 // the inbox API and its stream (EventSource cannot send headers) accept the
 // cookie beside Bearer tokens. A missing, unknown or expired cookie, or an
 // account no longer active, is errs.Unauthorized "invalid_session".
-func (s *Service) UserID(r *http.Request) (string, error) {
-	se, err := s.session(r)
-	return se.userID, err
+func (k *Kit) UserID(r *http.Request) (string, error) {
+	se, err := k.Session(r)
+	return se.UserID, err
 }
 
 // StreamSession is UserID for an event stream, which outlives its request:
@@ -44,17 +47,17 @@ func (s *Service) UserID(r *http.Request) (string, error) {
 // names, and check, which tells whether the session still holds (not
 // signed out, not expired, the account still active and its cut-off not
 // passed) without the request.
-func (s *Service) StreamSession(r *http.Request) (userID, key string, check func(context.Context) error, err error) {
-	se, err := s.session(r)
+func (k *Kit) StreamSession(r *http.Request) (userID, key string, check func(context.Context) error, err error) {
+	se, err := k.Session(r)
 	if err != nil {
 		return "", "", nil, err
 	}
-	hash := s.sessionHash(se.token)
+	hash := k.sessionHash(se.token)
 	check = func(ctx context.Context) error {
-		_, err := s.lookup(ctx, hash)
+		_, err := k.lookup(ctx, hash)
 		return err
 	}
-	return se.userID, sessionKey(hash), check, nil
+	return se.UserID, sessionKey(hash), check, nil
 }
 
 // sessionKey names a page session in revocations: "web:" and the start of
@@ -63,46 +66,65 @@ func sessionKey(hash string) string {
 	return "web:" + hash[:min(len(hash), 22)]
 }
 
-// session finds the request's session. It reads the account on every call:
-// blocking or suspending an account ends its sessions at once.
-func (s *Service) session(r *http.Request) (session, error) {
-	token, ok := s.readCookie(r, sessionCookie)
+// Session returns the request's session, or ErrNoSession. It reads the
+// account on every call: blocking or suspending an account ends its
+// sessions at once.
+func (k *Kit) Session(r *http.Request) (Session, error) {
+	token, ok := k.readCookie(r, sessionCookie)
 	if !ok {
-		return session{}, errNoSession
+		return Session{}, ErrNoSession
 	}
-	userID, err := s.lookup(r.Context(), s.sessionHash(token))
+	userID, err := k.lookup(r.Context(), k.sessionHash(token))
 	if err != nil {
-		return session{}, err
+		return Session{}, err
 	}
-	return session{token: token, userID: userID}, nil
+	return Session{UserID: userID, token: token}, nil
+}
+
+// RequireSession returns the request's session. Without one it redirects
+// to the login page, which brings the user back to r's page once signed
+// in, and answers ok false with a nil error: the handler returns at once.
+// A store failure is ok false with its error.
+//
+//	se, ok, err := kit.RequireSession(w, r)
+//	if !ok {
+//		return err
+//	}
+func (k *Kit) RequireSession(w http.ResponseWriter, r *http.Request) (Session, bool, error) {
+	se, err := k.Session(r)
+	if errors.Is(err, ErrNoSession) {
+		SeeOther(w, withNext("/login", "next", localPath(r.URL.RequestURI())))
+		return Session{}, false, nil
+	}
+	return se, err == nil, err
 }
 
 // lookup returns the user of the live session whose keyed hash is hash:
 // one that exists, has not expired, and began after its account's cut-off
 // (block, suspension, password reset) while the account is active.
-func (s *Service) lookup(ctx context.Context, hash string) (string, error) {
+func (k *Kit) lookup(ctx context.Context, hash string) (string, error) {
 	var (
 		userID           string
 		created, expires int64
 	)
-	err := s.db.QueryRow(ctx, `SELECT user_id, created_at, expires_at FROM web_sessions WHERE id_hash = ?`,
+	err := k.db.QueryRow(ctx, `SELECT user_id, created_at, expires_at FROM web_sessions WHERE id_hash = ?`,
 		hash).Scan(&userID, &created, &expires)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
-		return "", errNoSession
+		return "", ErrNoSession
 	case err != nil:
 		return "", fmt.Errorf("web: read session: %w", err)
-	case expires <= s.now().UnixMilli():
-		return "", errNoSession
+	case expires <= k.now().UnixMilli():
+		return "", ErrNoSession
 	}
-	u, err := s.acc.UserByID(ctx, userID)
+	u, err := k.users.UserByID(ctx, userID)
 	switch {
 	case errs.Is(err, errs.NotFound, "user_not_found"):
-		return "", errNoSession
+		return "", ErrNoSession
 	case err != nil:
 		return "", err
 	case u.Status != accounts.StatusActive || created < u.SessionsValidAfter.UnixMilli():
-		return "", errNoSession
+		return "", ErrNoSession
 	}
 	return userID, nil
 }
@@ -111,7 +133,7 @@ func (s *Service) lookup(ctx context.Context, hash string) (string, error) {
 // session of a user (block, suspension, password reset: session ""), the
 // user's page sessions are deleted in tx. An API session ("fam_…") has no
 // page session of its own.
-func (s *Service) RevokeSessions(ctx context.Context, tx *db.Tx, userID, session string) error {
+func (k *Kit) RevokeSessions(ctx context.Context, tx *db.Tx, userID, session string) error {
 	if session != "" {
 		return nil
 	}
@@ -121,47 +143,47 @@ func (s *Service) RevokeSessions(ctx context.Context, tx *db.Tx, userID, session
 	return nil
 }
 
-func (s *Service) sessionHash(token string) string {
-	return s.keys.Hash("web-session", token)
+func (k *Kit) sessionHash(token string) string {
+	return k.keys.Hash("web-session", token)
 }
 
 // signIn starts a session for userID and sets its cookie. It sweeps the
 // user's expired sessions on the way, which keeps the table small without a
 // background job.
-func (s *Service) signIn(ctx context.Context, w http.ResponseWriter, userID string) error {
+func (k *Kit) signIn(ctx context.Context, w http.ResponseWriter, userID string) error {
 	token := ids.Token("", 32)
-	now := s.now()
+	now := k.now()
 	expires := now.Add(sessionTTL)
-	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+	err := k.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM web_sessions WHERE user_id = ? AND expires_at <= ?`,
 			userID, now.UnixMilli()); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO web_sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-			s.sessionHash(token), userID, now.UnixMilli(), expires.UnixMilli())
+			k.sessionHash(token), userID, now.UnixMilli(), expires.UnixMilli())
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("web: create session: %w", err)
 	}
-	http.SetCookie(w, s.cookie(sessionCookie, token, int(sessionTTL/time.Second)))
+	http.SetCookie(w, k.cookie(sessionCookie, token, int(sessionTTL/time.Second)))
 	return nil
 }
 
 // signOut ends the request's session, if any, with the event streams it
 // opened, and clears its cookie.
-func (s *Service) signOut(ctx context.Context, w http.ResponseWriter, se session) error {
-	hash := s.sessionHash(se.token)
-	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+func (k *Kit) signOut(ctx context.Context, w http.ResponseWriter, se Session) error {
+	hash := k.sessionHash(se.token)
+	err := k.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM web_sessions WHERE id_hash = ?`, hash); err != nil {
 			return err
 		}
-		return s.inbox.RevokeSessions(ctx, tx, se.userID, sessionKey(hash))
+		return k.streams.RevokeSessions(ctx, tx, se.UserID, sessionKey(hash))
 	})
 	if err != nil {
 		return fmt.Errorf("web: delete session: %w", err)
 	}
-	http.SetCookie(w, s.cookie(sessionCookie, "", -1))
+	http.SetCookie(w, k.cookie(sessionCookie, "", -1))
 	return nil
 }
 
@@ -169,16 +191,16 @@ func (s *Service) signOut(ctx context.Context, w http.ResponseWriter, se session
 // https. Its lifetime is Max-Age rather than Expires, which the browser
 // would read on its own clock: maxAge 0 lasts the browser session, -1
 // deletes the cookie.
-func (s *Service) cookie(name, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: s.cookieName(name), Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode}
+func (k *Kit) cookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: k.cookieName(name), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: k.secure, SameSite: http.SameSiteLaxMode}
 }
 
 // cookieName is name with the __Host- prefix over https: browsers then
 // take the cookie only if it is Secure, for "/" and for this host alone, so
 // a sibling subdomain or a plain-http page cannot plant or shadow it.
-func (s *Service) cookieName(name string) string {
-	if s.secure {
+func (k *Kit) cookieName(name string) string {
+	if k.secure {
 		return hostPrefix + name
 	}
 	return name
@@ -189,8 +211,8 @@ const hostPrefix = "__Host-"
 
 // readCookie returns the value of the cookie name, if r has a sane one:
 // non-empty and at most maxCookie long.
-func (s *Service) readCookie(r *http.Request, name string) (string, bool) {
-	c, err := r.Cookie(s.cookieName(name))
+func (k *Kit) readCookie(r *http.Request, name string) (string, bool) {
+	c, err := r.Cookie(k.cookieName(name))
 	if err != nil || c.Value == "" || len(c.Value) > maxCookie {
 		return "", false
 	}

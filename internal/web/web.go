@@ -1,27 +1,28 @@
-// Package web is the hosted pages: sign-in, sign-up with the SMS code, the
-// consent page that links an app to an account (/linking/{token}), the
-// account page with the linked apps, and the live inbox. Pages are
-// server-rendered from embedded templates, in English or Dutch (i18n.go),
-// and work without JavaScript; the inbox page alone uses a small script for
-// live updates. A signed-in browser holds a cookie session (table
-// web_sessions); every form carries a CSRF token, and every page is served
-// under a strict Content-Security-Policy.
+// Package web is the page kit and the hosted pages of Linkbox's own.
+//
+// The kit (Kit) is what every surface's pages stand on: one layout, cookie
+// sessions (table web_sessions), CSRF tokens, the languages (English,
+// Dutch, German and French, their texts kept as catalog data) and the error
+// pages. A surface registers its templates, its texts and its routes with
+// it, and a page's view embeds Base. Pages are server-rendered and work
+// without JavaScript, every form carries a CSRF token, and every page is
+// served under a strict Content-Security-Policy.
+//
+// Its first users are the pages of Service: sign-in, sign-up with the SMS
+// code, the consent page that links an app to an account
+// (/linking/{token}), the account page with the linked apps, and the live
+// inbox, the one page with a script of its own.
 package web
 
 import (
 	"context"
 	"errors"
-	"fmt"
-	"html/template"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/connect"
 	"github.com/linkbox/linkbox/internal/db"
-	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/inbox"
 	"github.com/linkbox/linkbox/internal/secrets"
 )
@@ -69,48 +70,27 @@ type Config struct {
 	Now       func() time.Time // nil: time.Now
 }
 
-// Service serves the hosted pages.
+// Service is web's own pages, registered with the page kit it embeds: its
+// Routes mounts them with the pages every other surface registered with
+// the Kit in the meantime.
 type Service struct {
-	db     *db.DB
-	keys   *secrets.Keyring
-	acc    Accounts
-	links  Links
-	inbox  Inbox
-	now    func() time.Time
-	log    *slog.Logger
-	adapt  httpx.Adapter                            // errors as HTML pages (renderError)
-	secure bool                                     // cookies only over https
-	pages  map[string]map[string]*template.Template // by locale code and page name
-	assets assetFiles
-	static http.Handler // assets.handler()
+	*Kit
+	acc   Accounts
+	links Links
+	inbox Inbox
 }
 
-// NewService returns the hosted pages over d, parsing the embedded
-// templates.
+// NewService returns the page kit with web's own pages registered on it.
 func NewService(d *db.DB, keys *secrets.Keyring, acc Accounts, links Links, ib Inbox, cfg Config, log *slog.Logger) (*Service, error) {
-	u, err := url.Parse(cfg.PublicURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("web: public URL %q is not an http(s) URL", cfg.PublicURL)
-	}
 	if d == nil || keys == nil || acc == nil || links == nil || ib == nil {
 		return nil, errors.New("web: store, keyring and services are required")
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	s := &Service{db: d, keys: keys, acc: acc, links: links, inbox: ib, now: cfg.Now, log: log,
-		secure: u.Scheme == "https"}
-	s.adapt = httpx.Adapter{Log: log, Render: s.renderError}
-	if s.assets, err = loadAssets(); err != nil {
+	k, err := newKit(d, keys, acc, ib, cfg, log)
+	if err != nil {
 		return nil, err
 	}
-	if s.static, err = s.assets.handler(); err != nil {
-		return nil, err
-	}
-	if s.pages, err = parsePages(s.assets); err != nil {
+	s := &Service{Kit: k, acc: acc, links: links, inbox: ib}
+	if err := s.register(); err != nil {
 		return nil, err
 	}
 	return s, nil
