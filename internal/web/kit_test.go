@@ -107,6 +107,10 @@ func registerGreet(t testing.TB, k *web.Kit) {
 	k.HandlePage("GET /greet/missing", func(w http.ResponseWriter, r *http.Request) error {
 		return errs.E(errs.NotFound, "greeting_not_found", "No such greeting")
 	})
+	k.HandlePage("GET /greet/gone", func(w http.ResponseWriter, r *http.Request) error {
+		k.RenderError(w, r, errs.E(errs.Gone, "link_used", "This link has already been used"))
+		return nil
+	})
 	k.HandlePage("GET /greet/unregistered", func(w http.ResponseWriter, r *http.Request) error {
 		return k.Render(w, r, http.StatusOK, "nope", &greetView{})
 	})
@@ -226,6 +230,7 @@ func TestRegisteredPageLanguageHint(t *testing.T) {
 
 // TestRegisteredErrorCodes: a registered catalog translates its own error
 // codes; a language without the code shows the error's English message.
+// RenderError writes an error page as a returned error is written.
 func TestRegisteredErrorCodes(t *testing.T) {
 	e := greetEnv(t, dbtest.SQLite(t))
 	b := e.browser()
@@ -235,6 +240,8 @@ func TestRegisteredErrorCodes(t *testing.T) {
 		`<p class="error" id="error">No such greeting</p>`)
 	wantAll(t, "English", b.get("/greet/missing?lang=en"), http.StatusNotFound, `<h1 id="error-title">Not Found</h1>`,
 		`<p class="error" id="error">No such greeting</p>`)
+	wantAll(t, "RenderError, in French", b.get("/greet/gone?lang=fr"), http.StatusGone, `<html lang="fr">`,
+		"<h1 id=\"error-title\">Ce lien n’est plus valide</h1>", "Ce lien d’association a déjà été utilisé")
 }
 
 // TestRegistrationRefused: a surface cannot take another's page name or
