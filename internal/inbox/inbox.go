@@ -100,6 +100,10 @@ type Service struct {
 	broker realtime.Broker
 	log    *slog.Logger
 	now    func() time.Time
+	// channel is the notification channel on which the writing
+	// transactions announce themselves (see prepare); "" to publish on
+	// broker after commit.
+	channel string
 
 	// base is the context of the streams' store calls: a stream outlives
 	// its request. Close cancels it.
@@ -126,11 +130,16 @@ const (
 )
 
 // NewService returns the inbox over d, sealing codes with keys and announcing
-// new messages on broker.
+// new messages on broker. A PostgreSQL store with a broker listening on its
+// database (a *realtime.Postgres) has the writing transactions send the
+// notifications themselves.
 func NewService(d *db.DB, keys *secrets.Keyring, broker realtime.Broker, log *slog.Logger, now func() time.Time) *Service {
 	s := &Service{HeartbeatInterval: DefaultHeartbeat, StreamsPerUser: DefaultStreamsPerUser, StreamsPerIP: DefaultStreamsPerIP,
 		db: d, keys: keys, ids: newIDCodec(keys.Key(idPurpose)), broker: broker, log: log, now: now,
 		byUser: map[string][]*stream{}, byAddr: map[string]int{}}
+	if n, ok := broker.(txNotifier); ok && d.Dialect == db.Postgres {
+		s.channel = n.Channel()
+	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	return s
 }
@@ -145,7 +154,8 @@ func (s *Service) Add(ctx context.Context, tx *db.Tx, m NewMessage) (int64, erro
 	if err := m.validate(); err != nil {
 		return 0, err
 	}
-	if err := s.lockUser(ctx, tx, m.UserID); err != nil {
+	// Before the insert: the number is drawn under the user's lock.
+	if err := s.prepare(ctx, tx, m.UserID, true, false); err != nil {
 		return 0, err
 	}
 	var num int64
@@ -157,30 +167,7 @@ func (s *Service) Add(ctx context.Context, tx *db.Tx, m NewMessage) (int64, erro
 	if err != nil {
 		return 0, fmt.Errorf("inbox: insert message: %w", err)
 	}
-	s.announceAfter(ctx, tx, m.UserID, false)
 	return num, nil
-}
-
-// lockClass is the class (the first key) of the inbox's advisory locks on
-// PostgreSQL: the two-key space, which nothing else in Linkbox uses ("LKIB").
-const lockClass = "1280002370"
-
-// lockUser takes userID's ordering lock in tx: one user's messages must
-// commit in number order. SQLite's single writer commits in number order
-// anyway; PostgreSQL hands out numbers as inserts come, so a writer takes a
-// transaction-level advisory lock on the user, held until commit, before it
-// draws its number. The inbox's own lock, not the user's row: the accounts'
-// updates of that row do not wait for the inbox, nor the inbox for them. The
-// key is the user id's 32-bit hash: two users whose ids collide only wait
-// for each other, in order still.
-func (s *Service) lockUser(ctx context.Context, tx *db.Tx, userID string) error {
-	if s.db.Dialect != db.Postgres {
-		return nil
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+lockClass+`, hashtext(?))`, userID); err != nil {
-		return fmt.Errorf("inbox: lock user %s: %w", userID, err)
-	}
-	return nil
 }
 
 // seal returns code sealed for storage, or nil (NULL) when there is none.
@@ -203,52 +190,7 @@ func (s *Service) EraseCode(ctx context.Context, tx *db.Tx, num int64) error {
 	if err != nil {
 		return fmt.Errorf("inbox: erase code of message %d: %w", num, err)
 	}
-	s.announceAfter(ctx, tx, userID, true)
-	return nil
-}
-
-// The data of the inbox's realtime events: what a stream must look at
-// again. A codes event also makes a stream send new messages.
-var (
-	eventMessages = []byte("messages")
-	eventCodes    = []byte("codes")
-)
-
-// announcement is what a transaction will tell a user's streams once it
-// commits: one event however many messages and codes it wrote — the codes
-// event if any code died, which also makes the streams send new messages.
-type announcement struct{ codes bool }
-
-// announceKey keys a user's announcement among a transaction's values.
-type announceKey struct{ userID string }
-
-// announceAfter has tx tell userID's streams to look again once it
-// commits, once per user; codes says a code died.
-func (s *Service) announceAfter(ctx context.Context, tx *db.Tx, userID string, codes bool) {
-	a := tx.Value(announceKey{userID}, func() any {
-		a := &announcement{}
-		tx.AfterCommit(func() {
-			data := eventMessages
-			if a.codes {
-				data = eventCodes
-			}
-			s.announce(ctx, userID, data)
-		})
-		return a
-	}).(*announcement)
-	a.codes = a.codes || codes
-}
-
-// announce tells userID's open streams to look again. It never waits for a
-// subscriber and never fails: an error is logged, and the message still
-// reaches every client at its next event or reconnection.
-func (s *Service) announce(ctx context.Context, userID string, data []byte) {
-	// The commit is done: a cancelled request must not stop the announcement
-	// (a broker that waits for a server bounds the wait itself).
-	ctx = context.WithoutCancel(ctx)
-	if err := s.broker.Publish(ctx, realtime.Event{Topic: Topic(userID), Data: data}); err != nil {
-		s.log.WarnContext(ctx, "inbox: publish failed", "user_id", userID, "err", err)
-	}
+	return s.prepare(ctx, tx, userID, false, true)
 }
 
 func nullString(v string, keep bool) any {

@@ -339,30 +339,6 @@ func TestConcurrentAddsStreamInOrder(t *testing.T) {
 	})
 }
 
-// TestAddLeavesUsersRowFree: while a transaction that added a message is
-// open, the account's row stays free for the accounts' updates; the
-// ordering lock is the inbox's own.
-func TestAddLeavesUsersRowFree(t *testing.T) {
-	e := newEnv(t, dbtest.Postgres(t), options{})
-	user := e.newUser(t)
-	err := e.db.InTx(context.Background(), func(ctx context.Context, tx *db.Tx) error {
-		if _, err := e.svc.Add(ctx, tx, note(user, "held")); err != nil {
-			return err
-		}
-		// Another connection, as an account update would come.
-		return e.db.InTx(context.Background(), func(ctx context.Context, other *db.Tx) error {
-			if _, err := other.Exec(ctx, `SET LOCAL lock_timeout = '2s'`); err != nil {
-				return err
-			}
-			_, err := other.Exec(ctx, `UPDATE users SET updated_at = 1 WHERE id = ?`, user)
-			return err
-		})
-	})
-	if err != nil {
-		t.Fatalf("update the user's row while an Add is open: %v", err)
-	}
-}
-
 func TestStreamOverPostgresBroker(t *testing.T) {
 	url := dbtest.Postgres(t)
 	e := newEnv(t, url, options{broker: postgresBroker(t, url)})

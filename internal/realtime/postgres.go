@@ -134,7 +134,7 @@ func (p *Postgres) Subscribe(topic string, r Receiver) *Subscription {
 func (p *Postgres) Publish(ctx context.Context, e Event) error {
 	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
 	defer cancel()
-	payload, err := encode(e)
+	payload, err := Encode(e)
 	if err != nil {
 		return err
 	}
@@ -175,9 +175,16 @@ func (p *Postgres) send(ctx context.Context, payload string) error {
 	return fmt.Errorf("realtime: notify: %w", err)
 }
 
-// encode builds the notification payload, checking that it can travel as
-// PostgreSQL text and be split back into topic and data.
-func encode(e Event) (string, error) {
+// Channel is the notification channel p listens on.
+func (p *Postgres) Channel() string { return p.channel }
+
+// Encode returns the notification payload that carries e, checking that it
+// can travel as PostgreSQL text and be split back into topic and data; its
+// errors are Publish's. A transaction on the database that brokers listen
+// on may send pg_notify(Channel(), payload) itself: PostgreSQL delivers it
+// to every broker on the channel, this instance's included, as the
+// transaction commits, and never if it rolls back.
+func Encode(e Event) (string, error) {
 	if strings.ContainsRune(e.Topic, '\n') {
 		return "", fmt.Errorf("%w: topic contains a newline", ErrInvalidEvent)
 	}

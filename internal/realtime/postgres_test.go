@@ -131,6 +131,42 @@ func TestPostgresAcrossInstances(t *testing.T) {
 	wantNoCall(t, stranger, "broker on another channel")
 }
 
+// TestPostgresNotifiedByTransaction: a transaction's own pg_notify on the
+// channel, with Encode's payload, reaches the subscribers of every broker
+// as it commits; one that rolls back sends nothing (notifications arrive in
+// commit order, so its event would have come first).
+func TestPostgresNotifiedByTransaction(t *testing.T) {
+	a := newPostgres(t, testChannel(), "")
+	b := newPostgres(t, a.Channel(), "")
+	_, onA := subscribe(t, a, "acct_1")
+	_, onB := subscribe(t, b, "acct_1")
+	ctx := context.Background()
+	conn := adminConn(t)
+	for _, data := range []string{"rolled back", "committed"} {
+		payload, err := Encode(Event{Topic: "acct_1", Data: []byte(data)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", a.Channel(), payload); err != nil {
+			t.Fatal(err)
+		}
+		if data == "committed" {
+			err = tx.Commit(ctx)
+		} else {
+			err = tx.Rollback(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantEvent(t, onA, "acct_1", "committed")
+	wantEvent(t, onB, "acct_1", "committed")
+}
+
 func TestPostgresPublishRejects(t *testing.T) {
 	p := newPostgres(t, testChannel(), "")
 	for _, tc := range []struct {
