@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,14 +23,15 @@ type sample struct {
 	failed   int
 	firstErr error
 	elapsed  time.Duration
-	cpu      time.Duration // the server process's CPU time meanwhile; 0 if unknown
+	cpu      cpuUse // the server's CPU time meanwhile; 0 if unknown
 }
 
 func (s *sample) add(o sample) {
 	s.lat = append(s.lat, o.lat...)
 	s.failed += o.failed
 	s.elapsed += o.elapsed
-	s.cpu += o.cpu
+	s.cpu.proc += o.cpu.proc
+	s.cpu.store += o.cpu.store
 	if s.firstErr == nil {
 		s.firstErr = o.firstErr
 	}
@@ -59,11 +61,11 @@ func (r *recorder) fail(err error) {
 // closedLoop runs op on workers goroutines, each starting a new operation as
 // soon as its last one ends, until d has passed, ctx ends or op reports
 // errExhausted. Operations under way at the deadline finish and count. The
-// CPU time process pid (the server; 0 if unknown) uses meanwhile is recorded.
-func closedLoop(ctx context.Context, pid, workers int, d time.Duration, op func(ctx context.Context, worker int) error) sample {
+// CPU time that server t uses meanwhile is recorded.
+func closedLoop(ctx context.Context, t *target, workers int, d time.Duration, op func(ctx context.Context, worker int) error) sample {
 	var rec recorder
 	var wg sync.WaitGroup
-	cpu := cpuMeter(pid)
+	cpu := t.cpuMeter(ctx)
 	start := time.Now()
 	deadline := start.Add(d)
 	for w := range workers {
@@ -88,20 +90,69 @@ func closedLoop(ctx context.Context, pid, workers int, d time.Duration, op func(
 	return rec.s
 }
 
-// cpuMeter starts measuring the CPU time of process pid; the function it
-// returns gives the time used since, 0 when pid is 0 or unreadable (the
-// figure is then missing, not wrong).
-func cpuMeter(pid int) func() time.Duration {
-	if pid == 0 {
-		return func() time.Duration { return 0 }
+// cpuUse is the CPU time, user and system, that a server used.
+type cpuUse struct {
+	proc  time.Duration // its processes'
+	store time.Duration // the PostgreSQL backends serving them; 0 if none or unknown
+}
+
+// cpuMeter starts measuring the CPU time of t's processes and of their
+// PostgreSQL backends; the function it returns gives the time used since.
+// Either figure is 0 when it cannot be read (missing, not wrong).
+func (t *target) cpuMeter(ctx context.Context) func() cpuUse {
+	proc, store := procMeter(t.pids), backendMeter(ctx, t.backends)
+	return func() cpuUse { return cpuUse{proc: proc(), store: store()} }
+}
+
+// procMeter measures the CPU time pids use together; 0 when there are none
+// or one is unreadable.
+func procMeter(pids []int) func() time.Duration {
+	read := func() (time.Duration, error) {
+		var sum time.Duration
+		for _, pid := range pids {
+			d, err := readCPU(pid)
+			if err != nil {
+				return 0, err
+			}
+			sum += d
+		}
+		return sum, nil
 	}
-	before, err := readCPU(pid)
+	before, err := read()
 	return func() time.Duration {
-		after, err2 := readCPU(pid)
+		after, err2 := read()
 		if err != nil || err2 != nil {
 			return 0
 		}
 		return after - before
+	}
+}
+
+// backendMeter measures the CPU time of the backends that list names,
+// before and after: a backend that started meanwhile counts whole, one that
+// ended meanwhile is lost (the store's pools keep theirs open).
+func backendMeter(ctx context.Context, list func(context.Context) ([]int, error)) func() time.Duration {
+	if list == nil {
+		return func() time.Duration { return 0 }
+	}
+	read := func() (map[int]time.Duration, error) {
+		pids, err := list(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return backendCPU(pids)
+	}
+	before, err := read()
+	return func() time.Duration {
+		after, err2 := read()
+		if err != nil || err2 != nil {
+			return 0
+		}
+		var sum time.Duration
+		for pid, d := range after {
+			sum += d - before[pid]
+		}
+		return sum
 	}
 }
 
@@ -119,7 +170,11 @@ type stats struct {
 	// figure that moves less than ops/s when other processes share the
 	// machine (0 when the server's process is unknown).
 	CPUPerOpUs float64 `json:"cpu_per_op_us,omitempty"`
-	FirstErr   string  `json:"first_error,omitempty"`
+	// StoreCPUPerOpUs is the CPU time per operation of the PostgreSQL
+	// backends serving the server's connections (0 on SQLite, or when the
+	// database's processes cannot be read).
+	StoreCPUPerOpUs float64 `json:"store_cpu_per_op_us,omitempty"`
+	FirstErr        string  `json:"first_error,omitempty"`
 }
 
 func summarize(s sample) stats {
@@ -134,8 +189,9 @@ func summarize(s sample) stats {
 	if s.elapsed > 0 {
 		st.OpsPerSec = float64(len(s.lat)) / s.elapsed.Seconds()
 	}
-	if s.cpu > 0 && len(s.lat) > 0 {
-		st.CPUPerOpUs = float64(s.cpu/time.Microsecond) / float64(len(s.lat))
+	if len(s.lat) > 0 {
+		st.CPUPerOpUs = float64(s.cpu.proc/time.Microsecond) / float64(len(s.lat))
+		st.StoreCPUPerOpUs = float64(s.cpu.store/time.Microsecond) / float64(len(s.lat))
 	}
 	if s.firstErr != nil {
 		st.FirstErr = s.firstErr.Error()
@@ -154,23 +210,33 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// target is one server under test.
+// target is one server under test: one process, or several on one store
+// that take the requests in turn.
 type target struct {
-	name   string // "linkbox" or "bare"
-	base   string // http://127.0.0.1:port
-	pid    int    // 0 when unknown (--url without --pid)
-	client *http.Client
+	name  string   // "linkbox", "linkbox A", "linkbox B" or "bare"
+	bases []string // http://127.0.0.1:port of each process
+	pids  []int    // their processes; none when unknown (--url without --pid)
+	// backends lists the PostgreSQL backends of the run's store; nil on
+	// SQLite, for bare and with --url.
+	backends func(context.Context) ([]int, error)
+	next     atomic.Uint64
+	client   *http.Client
 }
 
-func newTarget(name, base string, pid, conns int) *target {
+func newTarget(name string, bases []string, pids []int, conns int) *target {
 	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, DisableCompression: true}
-	return &target{name: name, base: base, pid: pid, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	return &target{name: name, bases: bases, pids: pids, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+}
+
+// base returns the base URL of the process whose turn it is.
+func (t *target) base() string {
+	return t.bases[(t.next.Add(1)-1)%uint64(len(t.bases))]
 }
 
 // do sends a request and returns the body of a 200 answer; any other status
 // is an error quoting the body.
 func (t *target) do(ctx context.Context, method, path string, body []byte, header http.Header) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, t.base+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, t.base()+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}

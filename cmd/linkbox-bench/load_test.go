@@ -58,7 +58,7 @@ func TestSummarizeMax(t *testing.T) {
 
 func TestClosedLoopStopsWhenExhausted(t *testing.T) {
 	var n atomic.Int64
-	s := closedLoop(context.Background(), 0, 4, time.Minute, func(context.Context, int) error {
+	s := closedLoop(context.Background(), &target{}, 4, time.Minute, func(context.Context, int) error {
 		if n.Add(1) > 10 {
 			return errExhausted
 		}
@@ -71,7 +71,7 @@ func TestClosedLoopStopsWhenExhausted(t *testing.T) {
 
 func TestClosedLoopCountsFailures(t *testing.T) {
 	var n atomic.Int64
-	s := closedLoop(context.Background(), 0, 1, time.Minute, func(context.Context, int) error {
+	s := closedLoop(context.Background(), &target{}, 1, time.Minute, func(context.Context, int) error {
 		switch n.Add(1) {
 		case 1:
 			return errors.New("first")

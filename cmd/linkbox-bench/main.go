@@ -1,20 +1,27 @@
 // Command linkbox-bench drives Linkbox's hot paths — link status, OTP send,
-// OTP verify, notification to SSE receipt, idle SSE connections — and, in
-// the same run and alternating with it, a bare net/http baseline it runs
-// itself, then prints per scenario ops/s, p50, p99, the worst latency and
-// the ratio to the baseline, next to the targets of issue 7, and the
-// largest size of the store's write-ahead log. --sqlite-sync full,normal
-// runs it all once per durability setting and compares the two.
+// OTP verify, notification send, notification to SSE receipt, idle SSE
+// connections — and, in the same run and alternating with it, a bare
+// net/http baseline it runs itself, then prints per scenario ops/s, CPU per
+// operation, p50, p99, the worst latency and the ratio to the baseline,
+// next to the targets of issues 7 and 13, and the largest size of the
+// store's write-ahead log. --sqlite-sync full,normal runs it all once per
+// durability setting and compares the two.
 //
-// Without --url it starts Linkbox on a temporary SQLite store with rate
-// limits off, as a process of its own (the tool re-executes itself), so that
-// resident memory is read from /proc of the server, never of the tool. With
-// --url it drives that server instead and needs --database-url (and, if the
-// server has one, LINKBOX_SECRET in the environment) to create its app,
-// users and links directly in the server's store; --pid names the server's
-// process for the memory figures. The bare baseline always runs locally.
+// Without --url it starts Linkbox with rate limits off, as a process of its
+// own (the tool re-executes itself), so that CPU time and resident memory
+// are read from /proc of the server, never of the tool: on a temporary
+// SQLite store, or with --store postgres on a schema of its own created on
+// --postgres-url and dropped afterwards. --instances 2 starts two processes
+// on that schema: the request scenarios take them in turn, notify-sse
+// publishes on the first and reads on the second, and beside it on the
+// first (the same run gives the cross-instance ratio). With --url it drives
+// that server instead and needs --database-url (and, if the server has one,
+// LINKBOX_SECRET in the environment) to create its app, users and links
+// directly in the server's store; --pid names the server's process for the
+// memory figures. The bare baseline always runs locally.
 //
 //	go run ./cmd/linkbox-bench --duration 5s
+//	go run ./cmd/linkbox-bench --store postgres --instances 2
 package main
 
 import (

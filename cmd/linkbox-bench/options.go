@@ -15,11 +15,21 @@ const (
 	scLinkStatus = "link-status"
 	scOTPSend    = "otp-send"
 	scOTPVerify  = "otp-verify"
+	scNotifySend = "notify-send"
 	scNotifySSE  = "notify-sse"
 	scSSEIdle    = "sse-idle"
 )
 
-var allScenarios = []string{scLinkStatus, scOTPSend, scOTPVerify, scNotifySSE, scSSEIdle}
+var allScenarios = []string{scLinkStatus, scOTPSend, scOTPVerify, scNotifySend, scNotifySSE, scSSEIdle}
+
+// Stores the tool can start Linkbox on.
+const (
+	storeSQLite   = "sqlite"
+	storePostgres = "postgres"
+)
+
+// defaultPostgresURL is the local server the tests use (trust auth).
+const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // options are the command line's settings.
 type options struct {
@@ -34,7 +44,10 @@ type options struct {
 	rate        int
 	json        bool
 	scenarios   []string
-	syncs       []string // LINKBOX_SQLITE_SYNC of each run; [""] with url
+	syncs       []string // LINKBOX_SQLITE_SYNC of each run; [""] with url or PostgreSQL
+	store       string   // the store of the Linkbox started: storeSQLite or storePostgres
+	postgresURL string   // with storePostgres: the server and database the run's schema goes in
+	instances   int      // Linkbox processes started on the one store
 	profile     string   // hidden: write Linkbox's CPU profile here
 }
 
@@ -55,6 +68,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON")
 	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run")
 	fs.StringVar(&syncs, "sqlite-sync", "full", "LINKBOX_SQLITE_SYNC of the Linkbox started: full, normal, or both (full,normal), one whole run each")
+	fs.StringVar(&o.store, "store", storeSQLite, "store of the Linkbox started: sqlite (a temporary file) or postgres (a schema of its own on --postgres-url, dropped afterwards)")
+	fs.StringVar(&o.postgresURL, "postgres-url", defaultPostgresURL, "with --store postgres: the server and database the run's schema is created in")
+	fs.IntVar(&o.instances, "instances", 1, "Linkbox processes started on the one store: 1, or 2 (--store postgres only; notify-sse then publishes on one and subscribes on the other)")
 	fs.StringVar(&o.profile, "profile", "", "") // hidden: Linkbox CPU profile file
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -65,12 +81,17 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	o.scenarios = strings.Split(scenarios, ",")
 	o.syncs = strings.Split(syncs, ",")
 	var errs []error
-	if o.url != "" {
-		fs.Visit(func(f *flag.Flag) {
-			if f.Name == "sqlite-sync" {
-				errs = append(errs, errors.New("--sqlite-sync works only on the server the tool starts"))
-			}
-		})
+	fs.Visit(func(f *flag.Flag) {
+		switch {
+		case o.url != "" && slices.Contains([]string{"sqlite-sync", "store", "postgres-url", "instances"}, f.Name):
+			errs = append(errs, fmt.Errorf("--%s works only on the server the tool starts", f.Name))
+		case o.store == storePostgres && f.Name == "sqlite-sync":
+			errs = append(errs, errors.New("--sqlite-sync works only with --store sqlite"))
+		case o.store != storePostgres && f.Name == "postgres-url":
+			errs = append(errs, errors.New("--postgres-url works only with --store postgres"))
+		}
+	})
+	if o.url != "" || o.store == storePostgres {
 		o.syncs = []string{""}
 	}
 	return o, errors.Join(append(errs, o.validate())...)
@@ -84,9 +105,21 @@ func (o options) validate() error {
 		}
 	}
 	for _, s := range o.syncs {
-		if s != "full" && s != "normal" && (s != "" || o.url == "") {
+		if s != "full" && s != "normal" && (s != "" || o.url == "" && o.store != storePostgres) {
 			errs = append(errs, fmt.Errorf("--sqlite-sync: unknown %q (want full, normal or full,normal)", s))
 		}
+	}
+	if o.store != storeSQLite && o.store != storePostgres {
+		errs = append(errs, fmt.Errorf("--store: unknown %q (want sqlite or postgres)", o.store))
+	}
+	if o.instances != 1 && o.instances != 2 {
+		errs = append(errs, fmt.Errorf("--instances: %d (want 1 or 2)", o.instances))
+	}
+	if _, err := schemaURL(o.postgresURL, "x"); o.store == storePostgres && err != nil {
+		errs = append(errs, err)
+	}
+	if o.instances > 1 && o.store != storePostgres {
+		errs = append(errs, errors.New("--instances 2 needs --store postgres: a SQLite store belongs to one process"))
 	}
 	if o.url != "" && o.databaseURL == "" {
 		errs = append(errs, errors.New("--url needs --database-url: the setup writes its app, users and links to the server's store"))

@@ -34,6 +34,16 @@ func TestParseOptionsBadInput(t *testing.T) {
 		{"--url", "http://127.0.0.1:8080", "--database-url", "sqlite:x.db", "--sqlite-sync", "normal"},
 		{"extra"},
 		{"--bogus"},
+		{"--store", "mysql"},
+		{"--instances", "2"},
+		{"--store", "sqlite", "--instances", "2"},
+		{"--store", "postgres", "--instances", "3"},
+		{"--store", "postgres", "--instances", "0"},
+		{"--store", "postgres", "--sqlite-sync", "normal"},
+		{"--postgres-url", "postgres://127.0.0.1/x"},
+		{"--store", "postgres", "--postgres-url", "sqlite:x.db"},
+		{"--url", "http://127.0.0.1:8080", "--database-url", "sqlite:x.db", "--store", "postgres"},
+		{"--url", "http://127.0.0.1:8080", "--database-url", "postgres://127.0.0.1/x", "--instances", "2"},
 	} {
 		if _, err := parseOptions(args, io.Discard); err == nil {
 			t.Errorf("parseOptions(%q): no error, want one", args)
@@ -49,5 +59,16 @@ func TestParseOptionsSyncs(t *testing.T) {
 	o, err = parseOptions([]string{"--url", "http://127.0.0.1:8080", "--database-url", "sqlite:x.db"}, io.Discard)
 	if err != nil || !slices.Equal(o.syncs, []string{""}) {
 		t.Errorf("--url: syncs %q, err %v; want one run, the server's own", o.syncs, err)
+	}
+}
+
+func TestParseOptionsPostgres(t *testing.T) {
+	o, err := parseOptions([]string{"--store", "postgres", "--instances", "2"}, io.Discard)
+	if err != nil {
+		t.Fatalf("parseOptions: %v", err)
+	}
+	if o.store != storePostgres || o.instances != 2 || o.postgresURL != defaultPostgresURL || !slices.Equal(o.syncs, []string{""}) {
+		t.Errorf("--store postgres --instances 2: store %q, instances %d, postgres URL %q, syncs %q; want postgres, 2, the default, one run",
+			o.store, o.instances, o.postgresURL, o.syncs)
 	}
 }

@@ -70,13 +70,14 @@ func report(w io.Writer, opt options, m machine, runs []benchRun) error {
 // reportRun writes one run's table and notes.
 func reportRun(w io.Writer, run benchRun) error {
 	fmt.Fprintln(w)
-	if run.Sync != "" {
-		fmt.Fprintf(w, "LINKBOX_SQLITE_SYNC=%s\n", run.Sync)
-	}
+	fmt.Fprintln(w, runHeading(run))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\ttarget\tlinkbox ops/s\tp50\tp99\tmax\tcpu/op\tbare ops/s\tp50\tp99\tmax\tcpu/op\tratio\tmet\twal max")
 	for _, r := range run.Results {
-		fmt.Fprintf(tw, "%s\t%.1f MiB\n", row(r), r.WALMaxMiB)
+		fmt.Fprintf(tw, "%s\t%s\n", row(r), walCell(run, r.WALMaxMiB))
+		if r.Single != nil {
+			fmt.Fprintf(tw, "%s A → A\tsingle instance, same run\t%s\t\t\t\t\t\t%.2f (cross / single p99)\t\t\n", r.Scenario, cells(*r.Single), r.CrossRatio)
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -86,8 +87,32 @@ func reportRun(w io.Writer, run benchRun) error {
 			fmt.Fprintf(w, "%s: %s\n", r.Scenario, line)
 		}
 	}
-	fmt.Fprintf(w, "largest WAL of the run (sampled every %v): %.1f MiB\n", walEvery, run.WALMaxMiB)
+	if run.Store != storePostgres {
+		fmt.Fprintf(w, "largest WAL of the run (sampled every %v): %.1f MiB\n", walEvery, run.WALMaxMiB)
+	}
 	return nil
+}
+
+// walCell is a scenario's largest WAL, "—" on PostgreSQL, which the tool
+// does not watch.
+func walCell(run benchRun, mib float64) string {
+	if run.Store == storePostgres {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f MiB", mib)
+}
+
+// runHeading says what store and how many instances the run had.
+func runHeading(run benchRun) string {
+	switch {
+	case run.Store == "":
+		return "the server at --url"
+	case run.Store == storeSQLite:
+		return "SQLite, LINKBOX_SQLITE_SYNC=" + run.Sync
+	case run.Instances > 1:
+		return fmt.Sprintf("PostgreSQL, %d instances: requests to each in turn, notify-sse published on A and read on B (A → B) and on A (A → A), sse-idle on A; cpu/op of both, + their database backends'", run.Instances)
+	}
+	return "PostgreSQL, one instance; cpu/op + its database backends'"
 }
 
 // compare writes, per scenario, Linkbox's figure and its ratio to bare in
@@ -98,10 +123,10 @@ func compare(w io.Writer, runs []benchRun) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	head := "scenario\tof"
 	for _, r := range runs {
-		head += "\t" + r.Sync + " (ratio to bare)"
+		head += "\t" + r.label() + " (ratio to bare)"
 	}
 	for _, r := range runs[1:] {
-		head += "\t" + r.Sync + " / " + runs[0].Sync + " (of the ratios)"
+		head += "\t" + r.label() + " / " + runs[0].label() + " (of the ratios)"
 	}
 	fmt.Fprintln(tw, head)
 	for i, first := range runs[0].Results {
@@ -135,13 +160,20 @@ func row(r result) string {
 			r.Scenario, r.Target, l.Connections, l.RSSAfterMiB, l.PerConnKiB, l.Dropped,
 			b.Connections, b.RSSAfterMiB, b.PerConnKiB, b.Dropped, r.Ratio, met(r.Met))
 	}
-	return fmt.Sprintf("%s\t%s\t%s\t%s\t%.2f (%s)\t%s", r.Scenario, r.Target, cells(r.Linkbox), cells(r.Bare), r.Ratio, r.RatioOf, met(r.Met))
+	name := r.Scenario
+	if r.Single != nil {
+		name += " A → B"
+	}
+	return fmt.Sprintf("%s\t%s\t%s\t%s\t%.2f (%s)\t%s", name, r.Target, cells(r.Linkbox), cells(r.Bare), r.Ratio, r.RatioOf, met(r.Met))
 }
 
 func cells(s stats) string {
 	cpu := "—" // not measured: the SSE scenarios count events, not requests
 	if s.CPUPerOpUs > 0 {
 		cpu = fmt.Sprintf("%.0f µs", s.CPUPerOpUs)
+	}
+	if s.StoreCPUPerOpUs > 0 {
+		cpu += fmt.Sprintf(" + %.0f µs db", s.StoreCPUPerOpUs)
 	}
 	return fmt.Sprintf("%.0f\t%.2f ms\t%.2f ms\t%.2f ms\t%s", s.OpsPerSec, s.P50Ms, s.P99Ms, s.MaxMs, cpu)
 }
@@ -162,10 +194,15 @@ func details(r result) []string {
 	if r.Note != "" {
 		out = append(out, r.Note)
 	}
-	for _, s := range []struct {
+	type named struct {
 		name string
 		st   stats
-	}{{"linkbox", r.Linkbox}, {"bare", r.Bare}} {
+	}
+	all := []named{{"linkbox", r.Linkbox}, {"bare", r.Bare}}
+	if r.Single != nil {
+		all = []named{{"linkbox A → B", r.Linkbox}, {"linkbox A → A", *r.Single}, {"bare", r.Bare}}
+	}
+	for _, s := range all {
 		if s.st.Failed > 0 || s.st.FirstErr != "" {
 			out = append(out, fmt.Sprintf("%s: %d failed; first: %s", s.name, s.st.Failed, s.st.FirstErr))
 		}

@@ -14,10 +14,12 @@ import (
 // so that drift of the machine (heat, other load) touches both alike.
 const rounds = 2
 
-// env is what the scenarios run against.
+// env is what the scenarios run against. The request scenarios send to lb,
+// which takes every instance in turn; sse-idle holds its streams on a.
 type env struct {
 	opt      options
 	lb, bare *target
+	a, b     *target // Linkbox's first instance and its second (nil with one)
 	fx       *fixture
 	sendRate float64 // Linkbox's measured OTP sends/s, once known: sizes the verify pool
 	nonce    atomic.Uint64
@@ -36,6 +38,11 @@ type result struct {
 	Met         *bool      `json:"met"`      // null when the scenario has no target
 	Note        string     `json:"note,omitempty"`
 	WALMaxMiB   float64    `json:"wal_max_mib"` // Linkbox's largest -wal file in the scenario
+	// Single is notify-sse's figure with publisher and subscribers on one
+	// instance, measured beside Linkbox's cross-instance one when there are
+	// two; CrossRatio is the cross-instance p99 over Single's.
+	Single     *stats  `json:"linkbox_single,omitempty"`
+	CrossRatio float64 `json:"cross_ratio,omitempty"`
 }
 
 // phase runs one timed turn of a scenario against t.
@@ -43,22 +50,37 @@ type phase func(ctx context.Context, t *target, d time.Duration) (sample, error)
 
 // alternate gives Linkbox and bare rounds turns each, Linkbox first.
 func alternate(ctx context.Context, e *env, p phase) (lb, bare sample, err error) {
-	d := e.opt.duration / rounds
-	for range rounds {
-		s, err := p(ctx, e.lb, d)
-		if err != nil {
-			return lb, bare, fmt.Errorf("linkbox: %w", err)
-		}
-		lb.add(s)
-		if s, err = p(ctx, e.bare, d); err != nil {
-			return lb, bare, fmt.Errorf("bare: %w", err)
-		}
-		bare.add(s)
-	}
-	return lb, bare, nil
+	s, err := turns(ctx, e, []leg{
+		{e.lb.name, func(ctx context.Context, d time.Duration) (sample, error) { return p(ctx, e.lb, d) }},
+		{e.bare.name, func(ctx context.Context, d time.Duration) (sample, error) { return p(ctx, e.bare, d) }},
+	})
+	return s[0], s[1], err
 }
 
-func (e *env) isLinkbox(t *target) bool { return t == e.lb }
+// leg is one of the things a scenario measures in turn.
+type leg struct {
+	name string
+	run  func(ctx context.Context, d time.Duration) (sample, error)
+}
+
+// turns gives each leg rounds turns, in order, and returns what each
+// measured.
+func turns(ctx context.Context, e *env, legs []leg) ([]sample, error) {
+	d := e.opt.duration / rounds
+	out := make([]sample, len(legs))
+	for range rounds {
+		for i, l := range legs {
+			s, err := l.run(ctx, d)
+			if err != nil {
+				return out, fmt.Errorf("%s: %w", l.name, err)
+			}
+			out[i].add(s)
+		}
+	}
+	return out, nil
+}
+
+func (e *env) isLinkbox(t *target) bool { return t != e.bare }
 
 // post is a closed-loop op sending body() to path (Linkbox) or to the bare
 // JSON handler, expecting want in Linkbox's answer. body's error (such as
@@ -96,7 +118,7 @@ func linkStatus(ctx context.Context, e *env) (result, error) {
 	}
 	lb, bare, err := alternate(ctx, e, func(ctx context.Context, t *target, d time.Duration) (sample, error) {
 		op := e.post(t, "/api/link-account", `"linked":true`, func() ([]byte, error) { return bodies[rand.IntN(len(bodies))], nil })
-		return closedLoop(ctx, t.pid, e.opt.concurrency, d, op), nil
+		return closedLoop(ctx, t, e.opt.concurrency, d, op), nil
 	})
 	r := throughput(scLinkStatus, "≥ 60 % of bare ops/s", lb, bare)
 	r.Met = verdict(r.Linkbox.Failed == 0 && r.Ratio >= 0.60)
@@ -110,11 +132,26 @@ func otpSend(ctx context.Context, e *env) (result, error) {
 		return mustJSON(bareBody{UserID: e.randomUser().ext, Reference: fmt.Sprintf("send-%d", n.Add(1)), Message: "Your bench code"}), nil
 	}
 	lb, bare, err := alternate(ctx, e, func(ctx context.Context, t *target, d time.Duration) (sample, error) {
-		return closedLoop(ctx, t.pid, e.opt.concurrency, d, e.post(t, "/api/otp", `"success":true`, body)), nil
+		return closedLoop(ctx, t, e.opt.concurrency, d, e.post(t, "/api/otp", `"success":true`, body)), nil
 	})
 	r := throughput(scOTPSend, "≥ 5,000 ops/s", lb, bare)
 	r.Met = verdict(r.Linkbox.Failed == 0 && r.Linkbox.OpsPerSec >= 5000)
 	e.sendRate = r.Linkbox.OpsPerSec
+	return r, err
+}
+
+// notifySend: POST /api/notification, each to a random user, none of whom
+// has a stream open: what a notification costs to store and announce.
+func notifySend(ctx context.Context, e *env) (result, error) {
+	var n atomic.Int64
+	body := func() ([]byte, error) {
+		return mustJSON(bareBody{UserID: e.randomUser().ext, Message: fmt.Sprintf("Linkbox bench notification %d", n.Add(1))}), nil
+	}
+	lb, bare, err := alternate(ctx, e, func(ctx context.Context, t *target, d time.Duration) (sample, error) {
+		return closedLoop(ctx, t, e.opt.concurrency, d, e.post(t, "/api/notification", `"success":true`, body)), nil
+	})
+	r := throughput(scNotifySend, "≥ 2,000 ops/s", lb, bare)
+	r.Met = verdict(r.Linkbox.Failed == 0 && r.Linkbox.OpsPerSec >= 2000)
 	return r, err
 }
 
@@ -125,14 +162,14 @@ func otpVerify(ctx context.Context, e *env) (result, error) {
 	lb, bare, err := alternate(ctx, e, func(ctx context.Context, t *target, d time.Duration) (sample, error) {
 		if !e.isLinkbox(t) {
 			body := mustJSON(bareBody{UserID: e.fx.users[0].ext, Reference: "verify", Code: "123456"})
-			return closedLoop(ctx, t.pid, e.opt.concurrency, d, e.post(t, "", "", func() ([]byte, error) { return body, nil })), nil
+			return closedLoop(ctx, t, e.opt.concurrency, d, e.post(t, "", "", func() ([]byte, error) { return body, nil })), nil
 		}
 		pool, err := makePool(ctx, e, int(round.Add(1)), e.poolSize(d))
 		if err != nil {
 			return sample{}, err
 		}
 		var next atomic.Int64
-		return closedLoop(ctx, t.pid, e.opt.concurrency, d, e.post(t, "/api/otp/verify", `"success":true`, func() ([]byte, error) {
+		return closedLoop(ctx, t, e.opt.concurrency, d, e.post(t, "/api/otp/verify", `"success":true`, func() ([]byte, error) {
 			i := int(next.Add(1) - 1)
 			if i >= len(pool) {
 				return nil, errExhausted
