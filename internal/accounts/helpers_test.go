@@ -19,6 +19,7 @@ import (
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/httpx"
+	"github.com/linkbox/linkbox/internal/outbox"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 	"github.com/linkbox/linkbox/internal/secrets"
 	"github.com/linkbox/linkbox/internal/sms"
@@ -26,7 +27,7 @@ import (
 	"github.com/linkbox/linkbox/internal/webhooks"
 )
 
-var _ accounts.SMSQueue = (*sms.Outbox)(nil)
+var _ accounts.SMSQueue = (*sms.Queue)(nil)
 
 var quiet = slog.New(slog.DiscardHandler)
 
@@ -71,7 +72,7 @@ type env struct {
 	gw    *smstest.Gateway
 	clock *clock
 	keys  *secrets.Keyring
-	outbx *sms.Outbox
+	outbx *sms.Queue
 	cfg   accounts.Config
 }
 
@@ -112,20 +113,22 @@ func (e *env) service() *accounts.Service {
 	return svc
 }
 
-// newOutbox runs an outbox delivering to g until the test ends.
-func newOutbox(t testing.TB, d *db.DB, g *smstest.Gateway) *sms.Outbox {
+// newOutbox runs an outbox delivering SMS to g until the test ends, and
+// returns its SMS queue.
+func newOutbox(t testing.TB, d *db.DB, g *smstest.Gateway) *sms.Queue {
 	t.Helper()
 	signer, err := webhooks.NewSigner(g.Secret())
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := sms.NewOutbox(d, &sms.Webhook{URL: g.URL(), Signer: signer}, quiet, time.Now)
+	o := outbox.New(d, quiet, time.Now)
 	o.Poll = 20 * time.Millisecond
+	q := sms.NewQueue(o, &sms.Webhook{URL: g.URL(), Signer: signer}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { o.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return o
+	return q
 }
 
 // resp is an HTTP answer.
@@ -280,19 +283,23 @@ func (e *env) me(access string) resp {
 	return e.do("GET", "/v1/auth/me", "", "Authorization: Bearer "+access)
 }
 
-// tables whose rows bad input must never change.
-var tables = []string{"users", "verification_codes", "refresh_tokens", "signing_keys", "sms_quota", "sms_outbox"}
+// tables whose rows bad input must never change, by name; "sms_outbox"
+// is the SMS queued in the outbox.
+var tables = map[string]string{
+	"users": "users", "verification_codes": "verification_codes", "refresh_tokens": "refresh_tokens",
+	"signing_keys": "signing_keys", "sms_quota": "sms_quota", "sms_outbox": "outbox WHERE kind = 'sms'",
+}
 
 // counts returns the number of rows of each table.
 func (e *env) counts() map[string]int {
 	e.t.Helper()
 	n := map[string]int{}
-	for _, tbl := range tables {
+	for name, from := range tables {
 		var c int
-		if err := e.d.QueryRow(context.Background(), "SELECT COUNT(*) FROM "+tbl).Scan(&c); err != nil {
+		if err := e.d.QueryRow(context.Background(), "SELECT COUNT(*) FROM "+from).Scan(&c); err != nil {
 			e.t.Fatal(err)
 		}
-		n[tbl] = c
+		n[name] = c
 	}
 	return n
 }

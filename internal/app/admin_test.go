@@ -13,6 +13,7 @@ import (
 	"github.com/linkbox/linkbox/internal/app"
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/outbox"
 	"github.com/linkbox/linkbox/internal/sms"
 	"github.com/linkbox/linkbox/internal/sms/smstest"
 )
@@ -97,8 +98,8 @@ func TestOnlyServeRunsTheWorkers(t *testing.T) {
 		ctx := context.Background()
 		d := dbtest.Open(t, url)
 		const to, body = "+25769876543", "Your code is 123456"
-		o := sms.NewOutbox(d, nil, slog.New(slog.DiscardHandler), time.Now)
-		if err := d.InTx(ctx, func(ctx context.Context, tx *db.Tx) error { return o.Enqueue(ctx, tx, to, body) }); err != nil {
+		q := sms.NewQueue(outbox.New(d, slog.New(slog.DiscardHandler), time.Now), nil, nil)
+		if err := d.InTx(ctx, func(ctx context.Context, tx *db.Tx) error { return q.Enqueue(ctx, tx, to, body) }); err != nil {
 			t.Fatal(err)
 		}
 		for _, args := range [][]string{{"apps", "list"}, {"users", "create", "--phone", "+25761234567", "--password", "a good password",
@@ -108,7 +109,7 @@ func TestOnlyServeRunsTheWorkers(t *testing.T) {
 			}
 		}
 		var attempts int
-		if err := d.QueryRow(ctx, `SELECT attempts FROM sms_outbox`).Scan(&attempts); err != nil || attempts != 0 {
+		if err := d.QueryRow(ctx, `SELECT attempts FROM outbox`).Scan(&attempts); err != nil || attempts != 0 {
 			t.Fatalf("after admin commands the SMS has %d attempts (%v), want it queued and untried", attempts, err)
 		}
 

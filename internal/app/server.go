@@ -19,6 +19,7 @@ import (
 	"github.com/linkbox/linkbox/internal/connect"
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/inbox"
+	"github.com/linkbox/linkbox/internal/outbox"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 	"github.com/linkbox/linkbox/internal/realtime"
 	"github.com/linkbox/linkbox/internal/sms"
@@ -40,7 +41,7 @@ type Server struct {
 
 	log     *slog.Logger
 	db      *db.DB
-	outbox  *sms.Outbox
+	outbox  *outbox.Outbox
 	limiter ratelimit.Limiter
 	redis   *redis.Client
 	shared  *ratelimit.Resilient // the limiter when Redis is configured, else nil
@@ -73,7 +74,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	return s, nil
 }
 
-// Start runs the background workers (the SMS outbox, the sweeps of dead
+// Start runs the background workers (the outbox, the sweeps of dead
 // rows, the inbox's revocation poller) until Close; call it once. Only a
 // serving process calls it: a one-shot admin command must not send the SMS
 // other processes queued, nor sweep the store, as a side effect. The
@@ -102,8 +103,9 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 	if s.limiter, err = s.newLimiter(cfg, opt.Now); err != nil {
 		return err
 	}
-	s.outbox = sms.NewOutbox(s.db, sender, s.log, opt.Now)
-	s.outbox.Budget, err = sms.NewBudget(s.limiter, sms.BudgetConfig{
+	s.outbox = outbox.New(s.db, s.log, opt.Now)
+	smsq := sms.NewQueue(s.outbox, sender, nil)
+	smsq.Budget, err = sms.NewBudget(s.limiter, sms.BudgetConfig{
 		PerHour:           cfg.SMSBudget,
 		PerCountryPerHour: cfg.SMSCountryBudget,
 		Countries:         cfg.SMSCountries,
@@ -115,7 +117,7 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 	if opt.Hash != nil {
 		hash = *opt.Hash
 	}
-	s.Accounts, err = accounts.NewService(ctx, s.db, keys, s.outbox, accounts.Config{
+	s.Accounts, err = accounts.NewService(ctx, s.db, keys, smsq, accounts.Config{
 		Issuer:          cfg.PublicURL,
 		Algorithm:       cfg.JWTAlgorithm,
 		AccessTTL:       cfg.AccessTokenTTL,

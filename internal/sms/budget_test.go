@@ -204,9 +204,9 @@ func TestBudgetSharedThroughRedis(t *testing.T) {
 func TestEnqueueRefusedByTheBudget(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		d := dbtest.Open(t, url)
-		o := newOutbox(t, d, smstest.NewGateway(t))
-		o.Budget = newBudget(t, ratelimit.NewMemory(newClock().now), sms.BudgetConfig{PerHour: 1, Countries: []string{"BI", "GB"}})
-		enqueue(t, d, o, phoneBI, "one", true)
+		q := newQueue(t, d, smstest.NewGateway(t))
+		q.Budget = newBudget(t, ratelimit.NewMemory(newClock().now), sms.BudgetConfig{PerHour: 1, Countries: []string{"BI", "GB"}})
+		enqueue(t, d, q, phoneBI, "one", true)
 		for _, c := range []struct {
 			to   string
 			kind errs.Kind
@@ -217,19 +217,21 @@ func TestEnqueueRefusedByTheBudget(t *testing.T) {
 		} {
 			err := d.InTx(context.Background(), func(ctx context.Context, tx *db.Tx) error {
 				// A write of the caller's before the SMS, to be rolled back with it.
-				if _, err := tx.Exec(context.Background(), `INSERT INTO sms_outbox (id, to_phone, body, next_attempt_at, created_at)
-					VALUES (?, ?, 'before', 0, 0)`, "sms_before"+c.code, c.to); err != nil {
+				if _, err := tx.Exec(context.Background(), `INSERT INTO settings (key, value) VALUES (?, 'before')`, "before_"+c.code); err != nil {
 					return err
 				}
-				return o.Enqueue(context.Background(), tx, c.to, "two")
+				return q.Enqueue(context.Background(), tx, c.to, "two")
 			})
 			if !errs.Is(err, c.kind, c.code) {
 				t.Errorf("Enqueue to %s: %v, want %s", c.to, err, c.code)
 			}
 		}
-		var queued int
-		if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM sms_outbox`).Scan(&queued); err != nil || queued != 1 {
+		var queued, before int
+		if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM outbox`).Scan(&queued); err != nil || queued != 1 {
 			t.Errorf("after two refused transactions: %d messages queued (%v), want 1", queued, err)
+		}
+		if err := d.QueryRow(context.Background(), `SELECT COUNT(*) FROM settings WHERE key LIKE 'before_%'`).Scan(&before); err != nil || before != 0 {
+			t.Errorf("after two refused transactions: %d of their writes kept (%v), want 0", before, err)
 		}
 	})
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/inbox"
+	"github.com/linkbox/linkbox/internal/outbox"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 	"github.com/linkbox/linkbox/internal/realtime"
 	"github.com/linkbox/linkbox/internal/secrets"
@@ -108,20 +109,21 @@ func newEnvWith(t testing.TB, databaseURL, public string, register func(*web.Kit
 	return e
 }
 
-// newOutbox delivers SMS to g until the test ends.
-func newOutbox(t testing.TB, d *db.DB, g *smstest.Gateway) *sms.Outbox {
+// newOutbox delivers SMS to g until the test ends; it returns the SMS queue.
+func newOutbox(t testing.TB, d *db.DB, g *smstest.Gateway) *sms.Queue {
 	t.Helper()
 	signer, err := webhooks.NewSigner(g.Secret())
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := sms.NewOutbox(d, &sms.Webhook{URL: g.URL(), Signer: signer}, slog.New(slog.DiscardHandler), time.Now)
+	o := outbox.New(d, slog.New(slog.DiscardHandler), time.Now)
 	o.Poll = 20 * time.Millisecond
+	q := sms.NewQueue(o, &sms.Webhook{URL: g.URL(), Signer: signer}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { o.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return o
+	return q
 }
 
 type testWriter struct{ t testing.TB }
