@@ -2,6 +2,8 @@
 // Webhooks specification (https://www.standardwebhooks.com): a shared
 // "whsec_…" secret, and the headers webhook-id, webhook-timestamp and
 // webhook-signature carrying "v1,<base64 HMAC-SHA256 of id.timestamp.body>".
+// It also delivers them durably: kind "webhook" of the outbox (Queue,
+// Deliverer).
 package webhooks
 
 import (
