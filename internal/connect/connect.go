@@ -5,11 +5,16 @@
 // inbox. The hosted pages and the admin commands use the exported Service
 // methods without going through HTTP.
 //
+// An app is an API client of package clients, of kind "app": clients keeps
+// its row, keys and key cache; connect keeps only what is an app's own, its
+// return URLs and OTP lifetime, in connect_apps.
+//
 // The answer to a linked /api/link-account reads the account's email, phone
 // and username straight from the users table, in the same query that finds the
 // link: it is the hot path, and one join beats a lookup through an accounts
-// interface plus a second round trip. It is connect's only read of another
-// domain's table, and it only reads.
+// interface plus a second round trip. Beside it, the hosted pages read an
+// app's name from clients, joined to its links and link tokens. These are
+// connect's only reads of other packages' tables, and they only read.
 package connect
 
 import (
@@ -21,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linkbox/linkbox/internal/clients"
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/inbox"
@@ -35,7 +41,6 @@ const (
 	minOTPTTL      = 30 * time.Second
 	maxOTPTTL      = time.Hour
 	maxOTPAttempts = 5
-	rotatedKeyTTL  = 24 * time.Hour
 	// deadRowTTL is how long used or expired link tokens and OTPs are kept,
 	// so that they are reported as used or expired rather than unknown;
 	// Sweep deletes them after.
@@ -43,13 +48,11 @@ const (
 )
 
 // Request rate limits. The key limit is shared by every key of an app, so a
-// rotation, during which two keys work, does not double it.
+// rotation, during which two keys work, does not double it. The limit on
+// wrong keys per client IP is package clients'.
 var (
 	keyLimit = ratelimit.Limit{Events: 200, Per: 2 * time.Second} // 100/s, burst 200
 	otpLimit = ratelimit.Limit{Events: 10, Per: time.Minute}      // OTP sends per (app, user_id)
-	// badKeyLimit caps wrong API keys per client IP: beyond it the IP's
-	// requests are refused before any key is looked up.
-	badKeyLimit = ratelimit.Limit{Events: 30, Per: time.Minute}
 )
 
 // Inbox delivers messages to accounts: Add and EraseCode run inside the
@@ -68,8 +71,7 @@ type Config struct {
 	Now       func() time.Time // nil: time.Now
 }
 
-// Service is the Connect domain: apps and their keys, links, OTPs and
-// notifications.
+// Service is the Connect domain: apps, links, OTPs and notifications.
 type Service struct {
 	db      *db.DB
 	keys    *secrets.Keyring
@@ -77,7 +79,7 @@ type Service struct {
 	limiter ratelimit.Limiter
 	cfg     Config
 	log     *slog.Logger
-	cache   *keyCache
+	apps    *clients.Clients[App] // the API clients of kind app, with their keys
 	api     httpx.Adapter
 }
 
@@ -98,8 +100,10 @@ func NewService(d *db.DB, keys *secrets.Keyring, ib Inbox, limiter ratelimit.Lim
 	}
 	return &Service{
 		db: d, keys: keys, inbox: ib, limiter: limiter, cfg: cfg, log: log,
-		cache: newKeyCache(keyCacheTTL, keyCacheSize),
-		api:   httpx.Adapter{Log: log, Render: renderError},
+		apps: clients.New(d, keys, clients.Config[App]{
+			Kind: appKind, Table: appTable, Limiter: limiter, Now: cfg.Now,
+		}),
+		api: httpx.Adapter{Log: log, Render: renderError},
 	}, nil
 }
 

@@ -50,14 +50,15 @@ var (
 )
 
 // Errors of the Service methods behind the hosted pages and the admin
-// commands; their messages are meant for people.
+// commands; their messages are meant for people. The admin commands' other
+// errors are package clients': NotFound "app_not_found" (No app has this
+// id), Invalid "invalid_name".
 var (
 	errLinkNotFound = errs.E(errs.NotFound, "link_not_found", "This linking link does not exist")
 	errLinkExpired  = errs.E(errs.Gone, "link_expired", "This linking link has expired; go back to the app and try again")
 	errLinkUsed     = errs.E(errs.Gone, "link_used", "This linking link has already been used")
 	errLinkTaken    = errs.E(errs.Conflict, "link_taken", "The app's account is linked to another Linkbox account: unlink it there first")
 	errNotLinked    = errs.E(errs.NotFound, "not_linked", "This app is not linked to your account")
-	errAppNotFound  = errs.E(errs.NotFound, "app_not_found", "No app has this id")
 )
 
 // invalidField is the 400 of a field of the wrong JSON type.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/secrets"
 )
 
@@ -110,6 +111,54 @@ func TestMigrationInboxIDs(t *testing.T) {
 		e.sendOTP(key, "user_a", "new", a)
 		if got := e.messages(a); len(got) != 4 || got[0].Message != "Your code" || got[0].Code == "" {
 			t.Errorf("inbox after a send: %+v, want the new OTP first", got)
+		}
+	})
+}
+
+// TestMigrationClients: migration 0014, which moves an app's return URLs and
+// OTP lifetime out of clients into connect_apps, keeps every live app
+// working as before with its keys, the rotated one included, drops what a
+// deleted app had, and leaves clients without the two columns.
+func TestMigrationClients(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		d := openAt(t, url, 13)
+		keys := testKeys(t)
+		now := start.UnixMilli()
+		mustExec(t, d, `INSERT INTO users (id, phone, password_hash, first_name, last_name, email, role, status, created_at, updated_at)
+			VALUES ('user_old', '+447900000001', 'x', 'Old', 'User', 'old@example.org', 'user', 'active', ?, ?)`, now, now)
+		mustExec(t, d, `INSERT INTO clients (id, kind, name, return_urls, otp_ttl_ms, created_at, deleted_at) VALUES
+			('app_live', 'app', 'Live', '["https://shop.example/back/","https://shop.example/cb"]', 60000, ?, NULL),
+			('app_gone', 'app', 'Gone', '["https://gone.example/"]', 300000, ?, ?)`, now, now, now)
+		mustExec(t, d, `INSERT INTO client_keys (key_hash, client_id, created_at, expires_at) VALUES (?, 'app_live', ?, NULL), (?, 'app_live', ?, ?)`,
+			keys.Hash("api-key", "lbk_current"), now, keys.Hash("api-key", "lbk_rotated"), now, start.Add(time.Hour).UnixMilli())
+		mustExec(t, d, `INSERT INTO links (app_id, external_user_id, user_id, created_at) VALUES ('app_live', '100', 'user_old', ?)`, now)
+		d.Close()
+
+		e := newEnv(t, url, nil) // migrates
+		if _, err := e.db.Exec(t.Context(), `SELECT return_urls, otp_ttl_ms FROM clients`); err == nil {
+			t.Error("clients still has return_urls and otp_ttl_ms")
+		}
+		if n := e.count(`SELECT COUNT(*) FROM connect_apps`); n != 1 {
+			t.Errorf("connect_apps after the migration: %d rows, want the live app's only", n)
+		}
+		apps, err := e.svc.ListApps(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(apps) != 1 || apps[0].ID != "app_live" || apps[0].Name != "Live" || apps[0].OTPTTL != time.Minute ||
+			!slices.Equal(apps[0].ReturnURLs, []string{"https://shop.example/back/", "https://shop.example/cb"}) || !apps[0].CreatedAt.Equal(start) {
+			t.Fatalf("ListApps after the migration = %+v, want app_live as it was", apps)
+		}
+		for _, key := range []string{"lbk_current", "lbk_rotated"} {
+			e.linkURL(key, "200", "https://shop.example/back/200") // the key and the return URL prefix still work
+		}
+		a := account{id: "user_old"}
+		e.sendOTP("lbk_current", "100", "login", a)
+		if got, want := e.newest(a).ExpiresAt, e.clock.Now().Add(time.Minute); !got.Equal(want) {
+			t.Errorf("OTP expires at %v, want %v: the app's OTP lifetime", got, want)
+		}
+		if _, err := e.svc.RotateAppKey(t.Context(), "app_gone"); !errs.Is(err, errs.NotFound, "app_not_found") {
+			t.Errorf("RotateAppKey of the deleted app: %v, want NotFound app_not_found", err)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package connect
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/linkbox/linkbox/internal/errs"
@@ -9,7 +10,8 @@ import (
 )
 
 // Routes registers the Connect API on mux. Every route authenticates the
-// X-Api-Key header (Header.Get ignores the name's case) and counts one request
+// X-Api-Key header (Header.Get ignores the name's case), an IP past package
+// clients' wrong-key limit being refused first, and counts one request
 // against the app's keyLimit; POST /api/otp also counts one send against
 // otpLimit for the (app, user_id) it names.
 func (s *Service) Routes(mux *http.ServeMux) {
@@ -27,17 +29,9 @@ type handler func(w http.ResponseWriter, r *http.Request, app App) error
 // before h.
 func (s *Service) endpoint(h handler) http.Handler {
 	return s.api.H(func(w http.ResponseWriter, r *http.Request) error {
-		badKeys := "connect:badkey:ip:" + httpx.IPKey(httpx.ClientIP(r))
-		if err := s.peek(r, badKeys, badKeyLimit); err != nil {
-			return err
-		}
-		app, err := s.authenticate(r.Context(), r.Header.Get("X-Api-Key"))
-		if errs.Is(err, errs.Unauthorized, errInvalidAPIKey.Code) {
-			// Each wrong key costs a store lookup and is a guess: count it.
-			s.limiter.Take(r.Context(), badKeys, badKeyLimit, 1)
-		}
+		app, err := s.apps.Authenticate(r.Context(), httpx.ClientIP(r), r.Header.Get("X-Api-Key"))
 		if err != nil {
-			return err
+			return keyError(err)
 		}
 		if err := s.take(w, r, "connect:app:"+app.ID, keyLimit); err != nil {
 			return err
@@ -46,13 +40,19 @@ func (s *Service) endpoint(h handler) http.Handler {
 	})
 }
 
-// peek refuses the request, without counting it, when key is over l.
-func (s *Service) peek(r *http.Request, key string, l ratelimit.Limit) error {
-	res, err := s.limiter.Take(r.Context(), key, l, 0)
-	if err != nil || res.Allowed {
-		return nil // a failing limiter lets the request through, as in take
+// keyError answers a refused key, or a client IP over the wrong-key limit,
+// in the seed's words.
+func keyError(err error) error {
+	var e *errs.Error
+	switch {
+	case !errors.As(err, &e):
+		return err
+	case e.Kind == errs.Unauthorized:
+		return errInvalidAPIKey
+	case e.Kind == errs.TooMany:
+		return rateLimited(e.RetryAfter)
 	}
-	return rateLimited(res.RetryAfter)
+	return err
 }
 
 // take counts one event for key under l and reports it in the X-RateLimit-*
