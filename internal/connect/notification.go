@@ -35,7 +35,8 @@ func (s *Service) notify(ctx context.Context, app App, q notificationRequest) er
 			return err
 		}
 		_, err = s.inbox.Add(ctx, tx, inbox.NewMessage{
-			UserID: userID, AppID: app.ID, AppName: app.Name, Type: inbox.TypeNotification, Message: q.Message,
+			UserID: userID, Source: inbox.Source{Kind: inbox.SourceApp, ID: app.ID, Name: app.Name},
+			Type: inbox.TypeNotification, Message: q.Message,
 		})
 		return err
 	})

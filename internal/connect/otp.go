@@ -54,8 +54,8 @@ func (s *Service) sendOTP(ctx context.Context, app App, q sendOTPRequest, code s
 		}
 		expires := now.Add(app.OTPTTL)
 		msgNum, err := s.inbox.Add(ctx, tx, inbox.NewMessage{
-			UserID: userID, AppID: app.ID, AppName: app.Name, Type: inbox.TypeOTP,
-			Message: q.Message, Code: code, Reference: q.Reference, ExpiresAt: expires,
+			UserID: userID, Source: inbox.Source{Kind: inbox.SourceApp, ID: app.ID, Name: app.Name},
+			Type: inbox.TypeOTP, Message: q.Message, Code: code, Reference: q.Reference, ExpiresAt: expires,
 		})
 		if err != nil {
 			return err

@@ -66,7 +66,7 @@ func TestSeedExamples(t *testing.T) {
 }`)
 		wantBody(t, "otp", r, http.StatusOK, success)
 		msg := e.newest(john)
-		if msg.Type != inbox.TypeOTP || msg.AppID != app.ID || msg.AppName != "Your-App" ||
+		if msg.Type != inbox.TypeOTP || msg.Source != (inbox.Source{Kind: inbox.SourceApp, ID: app.ID, Name: "Your-App"}) ||
 			msg.Message != "Use this OTP code to login to Your-App" || msg.Reference != "login" ||
 			len(msg.Code) != 6 || !msg.ExpiresAt.Equal(e.clock.Now().Add(5*time.Minute)) {
 			t.Fatalf("inbox message = %+v, want the OTP of Your-App, reference login, 6 digits, expiring in 5 min", msg)
@@ -90,7 +90,7 @@ func TestSeedExamples(t *testing.T) {
 }`)
 		wantBody(t, "notification", r, http.StatusOK, success)
 		if got := e.newest(john); got.Type != inbox.TypeNotification || got.Message != "Deposit $1.0 received successfuly" ||
-			got.Code != "" || got.AppID != app.ID || !got.ExpiresAt.IsZero() {
+			got.Code != "" || got.Source != (inbox.Source{Kind: inbox.SourceApp, ID: app.ID, Name: "Your-App"}) || !got.ExpiresAt.IsZero() {
 			t.Fatalf("inbox message = %+v, want the notification", got)
 		}
 

@@ -71,8 +71,8 @@ func TestSweepBatches(t *testing.T) {
 				ref := fmt.Sprintf("ref-%d", i)
 				var msgNum int64
 				if err := tx.QueryRow(t.Context(), `INSERT INTO inbox_messages
-					(user_id, app_id, app_name, type, message, code_sealed, reference, created_at, expires_at)
-					VALUES (?, ?, 'App', 'otp', 'Your code', 'sealed', ?, ?, ?) RETURNING id`,
+					(user_id, source_kind, source_id, source_name, type, message, code_sealed, reference, created_at, expires_at)
+					VALUES (?, 'app', ?, 'App', 'otp', 'Your code', 'sealed', ?, ?, ?) RETURNING id`,
 					a.id, app.ID, ref, died, died).Scan(&msgNum); err != nil {
 					return err
 				}

@@ -115,10 +115,7 @@ var trustedProxy = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.M
 func newEnv(t testing.TB, databaseURL string, opt options) *env {
 	t.Helper()
 	d := dbtest.Open(t, databaseURL)
-	keys, err := secrets.New([]byte(strings.Repeat("k", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := testKeys(t)
 	if opt.broker == nil {
 		opt.broker = realtime.NewMemory()
 	}
@@ -147,6 +144,16 @@ func newEnv(t testing.TB, databaseURL string, opt options) *env {
 		e.run(t)
 	}
 	return e
+}
+
+// testKeys is the keyring of newEnv's services.
+func testKeys(t testing.TB) *secrets.Keyring {
+	t.Helper()
+	keys, err := secrets.New([]byte(strings.Repeat("k", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }
 
 // streamCap is the cap an option asks for.
@@ -215,8 +222,11 @@ func (e *env) erase(t testing.TB, id string) {
 	}
 }
 
+// acme is the source of the tests' messages: an app.
+var acme = inbox.Source{Kind: inbox.SourceApp, ID: "app_1", Name: "Acme"}
+
 func note(userID, text string) inbox.NewMessage {
-	return inbox.NewMessage{UserID: userID, AppID: "app_1", AppName: "Acme", Type: inbox.TypeNotification, Message: text}
+	return inbox.NewMessage{UserID: userID, Source: acme, Type: inbox.TypeNotification, Message: text}
 }
 
 // do sends a request with userID's token ("" for none) and returns the

@@ -13,7 +13,6 @@ package inbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -24,60 +23,12 @@ import (
 	"github.com/linkbox/linkbox/internal/secrets"
 )
 
-// The message types.
-const (
-	TypeOTP          = "otp"
-	TypeNotification = "notification"
-)
-
 // DefaultHeartbeat is how often an idle stream sends a comment: often enough
 // that proxies with a 30 s or longer idle timeout keep the connection open.
 const DefaultHeartbeat = 25 * time.Second
 
 // codePurpose is the keyring purpose that seals OTP codes at rest.
 const codePurpose = "inbox-code"
-
-// NewMessage is a message to deliver to a user's inbox.
-type NewMessage struct {
-	UserID    string
-	AppID     string
-	AppName   string
-	Type      string // TypeOTP or TypeNotification
-	Message   string
-	Code      string    // the OTP code, shown while the OTP lives; required for TypeOTP
-	Reference string    // the app's reference of the OTP
-	ExpiresAt time.Time // zero = never
-}
-
-func (m NewMessage) validate() error {
-	switch {
-	case m.UserID == "" || m.AppID == "" || m.AppName == "":
-		return errors.New("inbox: message needs a user id, an app id and an app name")
-	case m.Type == TypeOTP && m.Code == "":
-		return errors.New("inbox: an OTP message needs its code")
-	case m.Type != TypeOTP && m.Type != TypeNotification:
-		return fmt.Errorf("inbox: unknown message type %q", m.Type)
-	}
-	return nil
-}
-
-// Message is a message as its owner sees it.
-type Message struct {
-	ID        string // public: the message's number, enciphered
-	Type      string
-	AppID     string
-	AppName   string
-	Message   string
-	Code      string // "" for notifications and for OTPs dead or expired
-	Reference string
-	CreatedAt time.Time
-	ExpiresAt time.Time // zero = never
-	ReadAt    time.Time // zero = unread
-
-	// num is the message's number in the store: one user's messages are
-	// numbered in commit order.
-	num int64
-}
 
 // Service stores inbox messages and serves them over HTTP.
 type Service struct {
@@ -160,9 +111,9 @@ func (s *Service) Add(ctx context.Context, tx *db.Tx, m NewMessage) (int64, erro
 	}
 	var num int64
 	err := tx.QueryRow(ctx, `INSERT INTO inbox_messages
-		(user_id, app_id, app_name, type, message, code_sealed, reference, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		m.UserID, m.AppID, m.AppName, m.Type, m.Message,
+		(user_id, source_kind, source_id, source_name, type, message, code_sealed, reference, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		m.UserID, m.Source.Kind, m.Source.ID, m.Source.Name, m.Type, m.Message,
 		s.seal(m.Code), nullString(m.Reference, m.Type == TypeOTP), s.now().UnixMilli(), nullMillis(m.ExpiresAt)).Scan(&num)
 	if err != nil {
 		return 0, fmt.Errorf("inbox: insert message: %w", err)

@@ -19,7 +19,7 @@ const (
 	MaxLimit     = 100
 )
 
-const messageColumns = `id, app_id, app_name, type, message, code_sealed, reference, created_at, expires_at, read_at`
+const messageColumns = `id, source_kind, source_id, source_name, type, message, code_sealed, reference, created_at, expires_at, read_at`
 
 var (
 	errBadLimit  = errs.E(errs.Invalid, "invalid_limit", fmt.Sprintf("Parameter \"limit\" must be an integer from 1 to %d", MaxLimit))
@@ -183,7 +183,7 @@ func (s *Service) scan(rows *sql.Rows, now time.Time) (Message, error) {
 		created            int64
 		expires, readMilli sql.NullInt64
 	)
-	err := rows.Scan(&m.num, &m.AppID, &m.AppName, &m.Type, &m.Message, &sealed, &reference, &created, &expires, &readMilli)
+	err := rows.Scan(&m.num, &m.Source.Kind, &m.Source.ID, &m.Source.Name, &m.Type, &m.Message, &sealed, &reference, &created, &expires, &readMilli)
 	if err != nil {
 		return Message{}, fmt.Errorf("inbox: scan message: %w", err)
 	}
