@@ -66,10 +66,8 @@ type Outbox struct {
 	now   func() time.Time
 	wake  chan struct{}
 	kinds map[string]registration
-	names []string // the registered kinds, in order: the arguments of the queries below
-	// pending finds a due row and claim leases a batch of them, of the
-	// registered kinds.
-	pending, claim string
+	names []string // the registered kinds, in order
+	claim string   // the claiming statement, for the store's dialect
 
 	// Poll is how often the store is checked without a Kick: for messages
 	// queued by other processes and for retries that come due.
@@ -80,7 +78,7 @@ type Outbox struct {
 	// longer than Timeout, so that an attempt records its outcome before
 	// another process may take the message.
 	Lease time.Duration
-	// Workers bounds the messages delivered at once.
+	// Workers bounds the messages of one kind delivered at once.
 	Workers int
 }
 
@@ -90,6 +88,7 @@ func New(d *db.DB, log *slog.Logger, now func() time.Time) *Outbox {
 		db: d, log: log, now: now,
 		wake:    make(chan struct{}, 1),
 		kinds:   map[string]registration{},
+		claim:   claimQuery(d.Dialect),
 		Poll:    time.Second,
 		Timeout: 10 * time.Second,
 		Lease:   30 * time.Second,
@@ -116,7 +115,6 @@ func (o *Outbox) Register(name string, d Deliverer, p Policy) {
 	}
 	o.kinds[name] = registration{deliverer: d, policy: p}
 	o.names = append(o.names, name)
-	o.pending, o.claim = queries(o.db.Dialect, len(o.names))
 }
 
 // ErrUnknownKind is returned by Enqueue for a kind no deliverer was

@@ -80,6 +80,48 @@ func TestRunWakesAfterCommit(t *testing.T) {
 	})
 }
 
+// TestRunClaimsAsWorkersFree: Run claims a kind's next message as soon as
+// one of its workers is free, not once the whole batch is done, and a kind
+// whose workers all hang holds up no other kind.
+func TestRunClaimsAsWorkersFree(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		d := dbtest.Open(t, url)
+		clk := newClock()
+		o := outbox.New(d, quiet, clk.now)
+		o.Poll, o.Workers = time.Hour, 2
+		started, delivered := make(chan string, 4), make(chan string, 4)
+		deliver := deliverFunc(func(ctx context.Context, m outbox.Message) error {
+			var what string
+			json.Unmarshal(m.Payload, &what)
+			if what == "hang1" || what == "hang2" {
+				started <- what
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			delivered <- what
+			return nil
+		})
+		o.Register("slow", deliver, outbox.Policy{Retry: retryTwice})
+		o.Register("fast", deliver, outbox.Policy{Retry: retryTwice})
+		for _, m := range []struct{ kind, what string }{{"slow", "hang1"}, {"slow", "quick"}, {"slow", "hang2"}, {"fast", "fast"}} {
+			enqueue(t, d, o, m.kind, m.what, true)
+			clk.advance(time.Millisecond) // claimed in this order
+		}
+		run(t, o)
+		got := map[string]bool{}
+		for range 4 {
+			select {
+			case w := <-started:
+				got[w] = true
+			case w := <-delivered:
+				got[w] = true
+			case <-time.After(10 * time.Second):
+				t.Fatalf("only %v reached the deliverer; want hang1 and hang2 hanging, quick and fast delivered", got)
+			}
+		}
+	})
+}
+
 type deliverFunc func(context.Context, outbox.Message) error
 
 func (f deliverFunc) Deliver(ctx context.Context, m outbox.Message) error { return f(ctx, m) }

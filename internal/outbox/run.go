@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,25 +12,31 @@ import (
 	"github.com/linkbox/linkbox/internal/db"
 )
 
-// claimBatch bounds the messages one claim leases.
-const claimBatch = 32
-
 // maxErrorBytes caps the last error kept on a row.
 const maxErrorBytes = 1000
 
-// Run delivers due messages until ctx ends. Several processes may run
-// outboxes on one store.
+// Run delivers due messages until ctx ends, then waits for the attempts
+// under way to record their outcomes. Each kind has Workers attempts under
+// way at most, so that a slow receiver of one kind holds up no other; a
+// message is claimed only when a worker is free for it, so that its lease
+// runs while it is being delivered, not while it waits. Several processes
+// may run outboxes on one store.
 func (o *Outbox) Run(ctx context.Context) {
 	t := time.NewTicker(o.Poll)
 	defer t.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	finished := make(chan string, o.Workers*len(o.names)) // the kind of each attempt done
+	busy := map[string]int{}
 	for {
-		for {
-			n, err := o.deliverDue(ctx)
+		for _, kind := range o.names {
+			batch, err := o.claimDue(ctx, kind, o.Workers-busy[kind])
 			if err != nil && ctx.Err() == nil {
-				o.log.Error("outbox: delivery round failed", "err", err)
+				o.log.Error("outbox: claim failed", "kind", kind, "err", err)
 			}
-			if n == 0 || err != nil {
-				break
+			busy[kind] += len(batch)
+			for _, m := range batch {
+				wg.Go(func() { o.deliver(ctx, m); finished <- m.Kind })
 			}
 		}
 		select {
@@ -39,6 +44,21 @@ func (o *Outbox) Run(ctx context.Context) {
 			return
 		case <-o.wake:
 		case <-t.C:
+		case kind := <-finished:
+			busy[kind]--
+			drain(finished, busy) // claim once for every attempt done meanwhile
+		}
+	}
+}
+
+// drain counts out the attempts that finished without waiting for more.
+func drain(finished <-chan string, busy map[string]int) {
+	for {
+		select {
+		case kind := <-finished:
+			busy[kind]--
+		default:
+			return
 		}
 	}
 }
@@ -49,59 +69,36 @@ type claimed struct {
 	lease int64
 }
 
-// deliverDue claims a batch of due messages and delivers them, returning
-// how many it claimed.
-func (o *Outbox) deliverDue(ctx context.Context) (int, error) {
-	batch, err := o.claimDue(ctx)
-	if err != nil || len(batch) == 0 {
-		return 0, err
-	}
-	sem := make(chan struct{}, o.Workers)
-	var wg sync.WaitGroup
-	for _, m := range batch {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			o.deliver(ctx, m)
-		})
-	}
-	wg.Wait()
-	return len(batch), nil
-}
-
-// queries returns the statements that find a due message and that lease a
-// batch of them, for n kinds.
-func queries(d db.Dialect, n int) (pending, claim string) {
-	due := `delivered_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= ? AND leased_until <= ?
-		AND kind IN (` + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + `)`
-	// On PostgreSQL instances claim side by side: each skips the rows
-	// another is claiming instead of waiting for its commit. SQLite's
-	// single writer runs one claim at a time.
-	lock := ""
-	if d == db.Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
-	pending = `SELECT id FROM outbox WHERE ` + due + ` LIMIT 1`
-	claim = `UPDATE outbox SET leased_until = ?, attempts = attempts + 1
-		WHERE id IN (SELECT id FROM outbox WHERE ` + due + `
-			ORDER BY next_attempt_at LIMIT ` + strconv.Itoa(claimBatch) + lock + `)
+// Statements finding, then leasing, the due messages of a kind. The claim
+// locks the rows it takes on PostgreSQL, skipping those another instance
+// is taking instead of waiting for it: without the lock, claims that ran
+// together took the same rows. SQLite's single writer runs one claim at a
+// time.
+const (
+	dueRows  = `kind = ? AND delivered_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= ? AND leased_until <= ?`
+	pending  = `SELECT id FROM outbox WHERE ` + dueRows + ` LIMIT 1`
+	claimSQL = `UPDATE outbox SET leased_until = ?, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM outbox WHERE ` + dueRows + ` ORDER BY next_attempt_at LIMIT ?%s)
 		RETURNING id, kind, payload, attempts, created_at`
-	return pending, claim
+)
+
+// claimQuery is claimSQL for dialect d.
+func claimQuery(d db.Dialect) string {
+	if d == db.Postgres {
+		return fmt.Sprintf(claimSQL, " FOR UPDATE SKIP LOCKED")
+	}
+	return fmt.Sprintf(claimSQL, "")
 }
 
-// claimDue leases up to claimBatch due messages to this process.
-func (o *Outbox) claimDue(ctx context.Context) ([]claimed, error) {
-	if len(o.names) == 0 {
+// claimDue leases up to limit due messages of kind to this process.
+func (o *Outbox) claimDue(ctx context.Context, kind string, limit int) ([]claimed, error) {
+	if limit <= 0 {
 		return nil, nil
 	}
 	now := o.now().UnixMilli()
-	args := []any{now, now}
-	for _, k := range o.names {
-		args = append(args, k)
-	}
 	// An idle poll reads, on the read pool: no write transaction.
 	var id string
-	err := o.db.QueryRow(ctx, o.pending, args...).Scan(&id)
+	err := o.db.QueryRow(ctx, pending, kind, now, now).Scan(&id)
 	if errors.Is(err, db.ErrNotFound) {
 		return nil, nil
 	}
@@ -118,7 +115,7 @@ func (o *Outbox) claimDue(ctx context.Context) ([]claimed, error) {
 			err = rows.Scan(&c.ID, &c.Kind, &payload, &c.Attempt, &created)
 			c.Payload, c.Created, c.lease = []byte(payload), time.UnixMilli(created), lease
 			return c, err
-		}, o.claim, append([]any{lease}, args...)...)
+		}, o.claim, lease, kind, now, now, limit)
 		return err
 	})
 	if err != nil {

@@ -17,7 +17,7 @@ CREATE TABLE outbox (
 	delivered_at    BIGINT,
 	given_up_at     BIGINT
 );
-CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE delivered_at IS NULL AND given_up_at IS NULL;
+CREATE INDEX outbox_due ON outbox (kind, next_attempt_at) WHERE delivered_at IS NULL AND given_up_at IS NULL;
 
 -- sms_outbox's rows become rows of kind 'sms', their ids (the webhook-id a
 -- gateway saw) kept; a finished row's body was erased, and its payload
