@@ -283,11 +283,11 @@ func (e *env) me(access string) resp {
 	return e.do("GET", "/v1/auth/me", "", "Authorization: Bearer "+access)
 }
 
-// tables whose rows bad input must never change, by name; "sms_outbox"
-// is the SMS queued in the outbox.
+// tables whose rows bad input must never change, by name; "sms" is the
+// SMS queued in the outbox.
 var tables = map[string]string{
 	"users": "users", "verification_codes": "verification_codes", "refresh_tokens": "refresh_tokens",
-	"signing_keys": "signing_keys", "sms_quota": "sms_quota", "sms_outbox": "outbox WHERE kind = 'sms'",
+	"signing_keys": "signing_keys", "sms_quota": "sms_quota", "sms": "outbox WHERE kind = 'sms'",
 }
 
 // counts returns the number of rows of each table.

@@ -196,7 +196,7 @@ func TestForgotStaysQuietWhenTheQuotaIsSpent(t *testing.T) {
 		if !bytes.Equal(first.body, second.body) {
 			t.Errorf("answers %s and %s, want the same", first.body, second.body)
 		}
-		if n := e.counts()["sms_outbox"]; n != 2 {
+		if n := e.counts()["sms"]; n != 2 {
 			t.Errorf("%d SMS queued, want 2: sign-up and one reset", n)
 		}
 	})

@@ -30,7 +30,7 @@ func TestParallelSignupsMakeOneAccount(t *testing.T) {
 		if got[201] != 1 || got[409] != n-1 {
 			t.Errorf("statuses %v, want one 201 and %d 409", got, n-1)
 		}
-		if c := e.counts(); c["users"] != 1 || c["verification_codes"] != 1 || c["sms_outbox"] != 1 {
+		if c := e.counts(); c["users"] != 1 || c["verification_codes"] != 1 || c["sms"] != 1 {
 			t.Errorf("rows %v, want one user, one code, one SMS", c)
 		}
 	})
@@ -153,7 +153,7 @@ func TestResendCooldownAndSMSCap(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		e := newEnv(t, url)
 		e.signup(phone(1))
-		queued := func() int { return e.counts()["sms_outbox"] }
+		queued := func() int { return e.counts()["sms"] }
 		resend := func(wantQueued int) {
 			t.Helper()
 			e.post("/v1/auth/resend", map[string]string{"phone": phone(1)}).want(t, http.StatusAccepted, "")
@@ -186,7 +186,7 @@ func TestSMSCapAcrossSignups(t *testing.T) {
 			e.clock.Advance(10 * time.Minute)
 		}
 		e.post("/v1/auth/signup", signupBody(phone(1))).want(t, http.StatusTooManyRequests, "rate_limited")
-		if c := e.counts(); c["users"] != 1 || c["sms_outbox"] != 5 {
+		if c := e.counts(); c["users"] != 1 || c["sms"] != 5 {
 			t.Errorf("rows %v, want 1 user and 5 SMS", c)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
