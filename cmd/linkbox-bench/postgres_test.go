@@ -46,6 +46,12 @@ func TestSchemaLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("createSchema: %v", err)
 	}
+	dropped := false
+	t.Cleanup(func() { // a failure below must not leave the schema behind
+		if !dropped {
+			_ = s.drop()
+		}
+	})
 	if !schemaExists(t, server, s.name) {
 		t.Fatalf("schema %s not created", s.name)
 	}
@@ -70,6 +76,7 @@ func TestSchemaLifecycle(t *testing.T) {
 		t.Errorf("backends = %v, %v; want them to hold %d", pids, err, pid)
 	}
 	conn.Close()
+	dropped = true
 	if err := s.drop(); err != nil {
 		t.Fatalf("drop: %v", err)
 	}
