@@ -3,7 +3,6 @@ package inbox
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/realtime"
@@ -15,14 +14,6 @@ var (
 	eventMessages = []byte("messages")
 	eventCodes    = []byte("codes")
 )
-
-// txNotifier is a broker whose subscribers, on every instance, hear the
-// notifications a transaction on the store sends on Channel with
-// realtime.Encode's payload: a *realtime.Postgres listening on the store's
-// database.
-type txNotifier interface {
-	Channel() string
-}
 
 // userWrites is what a transaction has done so far about one user's inbox:
 // however many messages and codes it writes, it locks the user and
@@ -36,16 +27,10 @@ type userWrites struct {
 // writesKey keys a user's userWrites among a transaction's values.
 type writesKey struct{ userID string }
 
-// The parts of the statement that prepares a PostgreSQL transaction.
-const (
-	// lockUser takes the user's ordering lock, a transaction-level
-	// advisory lock in the two-key space, which nothing else in Linkbox
-	// uses, of class "LKIB"; the key is the user id's 32-bit hash.
-	lockUser = `pg_advisory_xact_lock(1280002370, hashtext(?))`
-	// notifyUser queues the user's event, which PostgreSQL sends as the
-	// transaction commits, and never if it rolls back.
-	notifyUser = `pg_notify(?, ?)`
-)
+// lockUser takes the user's ordering lock on PostgreSQL, a
+// transaction-level advisory lock in the two-key space, which nothing else
+// in Linkbox uses, of class "LKIB"; the key is the user id's 32-bit hash.
+const lockUser = `SELECT pg_advisory_xact_lock(1280002370, hashtext(?))`
 
 // prepare readies tx to write userID's inbox, each step once per
 // transaction and user: with lock, it takes the user's ordering lock; and it
@@ -60,36 +45,21 @@ const (
 // accounts' updates of that row do not wait for the inbox, nor the inbox
 // for them. Two users whose ids' hashes collide only wait for each other.
 //
-// On PostgreSQL with a txNotifier broker the transaction sends the
-// notification itself, in the statement that locks, so no request waits
-// after its commit for the broker's one notifier connection, and this
-// instance's streams hear it from the broker's LISTEN as the others do.
-// Otherwise the broker publishes it once tx has committed.
+// The broker publishes the announcement once tx has committed; on
+// PostgreSQL its notifier sends the announcements of concurrent commits in
+// one statement. (Sent by the writing transaction itself, NOTIFY made
+// PostgreSQL serialize those commits, WAL flush included.)
 func (s *Service) prepare(ctx context.Context, tx *db.Tx, userID string, lock, codes bool) error {
 	w := tx.Value(writesKey{userID}, func() any { return &userWrites{} }).(*userWrites)
-	lock = lock && !w.locked && s.db.Dialect == db.Postgres
-	tell := !w.told || codes && !w.codes
-	var calls []string
-	var args []any
-	if lock {
-		calls, args = append(calls, lockUser), append(args, userID)
-	}
-	if tell && s.channel != "" {
-		payload, err := realtime.Encode(realtime.Event{Topic: Topic(userID), Data: eventData(codes)})
-		if err != nil {
-			return fmt.Errorf("inbox: announce to user %s: %w", userID, err)
+	if lock && !w.locked && s.db.Dialect == db.Postgres {
+		if _, err := tx.Exec(ctx, lockUser, userID); err != nil {
+			return fmt.Errorf("inbox: lock user %s: %w", userID, err)
 		}
-		calls, args = append(calls, notifyUser), append(args, s.channel, payload)
+		w.locked = true
 	}
-	if len(calls) > 0 {
-		if _, err := tx.Exec(ctx, `SELECT `+strings.Join(calls, ", "), args...); err != nil {
-			return fmt.Errorf("inbox: lock or announce to user %s: %w", userID, err)
-		}
-	}
-	if !w.told && s.channel == "" {
+	if !w.told {
 		tx.AfterCommit(func() { s.publish(ctx, userID, eventData(w.codes)) })
 	}
-	w.locked = w.locked || lock
 	w.told = true
 	w.codes = w.codes || codes
 	return nil

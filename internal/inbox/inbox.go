@@ -51,10 +51,6 @@ type Service struct {
 	broker realtime.Broker
 	log    *slog.Logger
 	now    func() time.Time
-	// channel is the notification channel on which the writing
-	// transactions announce themselves (see prepare); "" to publish on
-	// broker after commit.
-	channel string
 
 	// base is the context of the streams' store calls: a stream outlives
 	// its request. Close cancels it.
@@ -81,16 +77,11 @@ const (
 )
 
 // NewService returns the inbox over d, sealing codes with keys and announcing
-// new messages on broker. A PostgreSQL store with a broker listening on its
-// database (a *realtime.Postgres) has the writing transactions send the
-// notifications themselves.
+// new messages on broker.
 func NewService(d *db.DB, keys *secrets.Keyring, broker realtime.Broker, log *slog.Logger, now func() time.Time) *Service {
 	s := &Service{HeartbeatInterval: DefaultHeartbeat, StreamsPerUser: DefaultStreamsPerUser, StreamsPerIP: DefaultStreamsPerIP,
 		db: d, keys: keys, ids: newIDCodec(keys.Key(idPurpose)), broker: broker, log: log, now: now,
 		byUser: map[string][]*stream{}, byAddr: map[string]int{}}
-	if n, ok := broker.(txNotifier); ok && d.Dialect == db.Postgres {
-		s.channel = n.Channel()
-	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	return s
 }

@@ -70,6 +70,11 @@ type Postgres struct {
 	notify *pgx.Conn // nil until (re)connected
 	closed bool
 
+	// queued are the publishes waiting for the notifier: whoever holds the
+	// turn sends them all in one statement.
+	queueMu sync.Mutex
+	queued  []*pending
+
 	stop      context.CancelFunc
 	done      chan struct{}
 	closeOnce sync.Once
@@ -125,39 +130,81 @@ func (p *Postgres) Subscribe(topic string, r Receiver) *Subscription {
 	return p.mem.Subscribe(topic, r)
 }
 
+// pending is one Publish waiting for the notifier; done receives its
+// outcome.
+type pending struct {
+	payload string
+	done    chan error
+}
+
 // Publish sends e to the subscribers of e.Topic on every instance, this one
 // included. It waits for the server to accept the notification; it does not
-// wait for delivery. If the notifier's connection turns out to be dead it
-// reconnects and tries once more: a duplicate is harmless, since events only
-// tell subscribers to reload. It gives up after publishTimeout at most:
-// publishers have committed and wait for it.
+// wait for delivery. Publishes that queue while the notifier is busy go
+// together in the next statement, one round trip for all: requests commit
+// in parallel and then all wait on this one connection. (Sending NOTIFY in
+// the writing transaction instead was measured and dropped: PostgreSQL
+// serializes the commits of transactions that notify, WAL flush included,
+// which capped notifications near one per fsync.) If the notifier's
+// connection turns out to be dead it reconnects and tries once more: a
+// duplicate is harmless, since events only tell subscribers to reload. It
+// gives up after publishTimeout at most: publishers have committed and wait
+// for it.
 func (p *Postgres) Publish(ctx context.Context, e Event) error {
 	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
 	defer cancel()
-	payload, err := Encode(e)
+	payload, err := encode(e)
 	if err != nil {
 		return err
 	}
-	select {
-	case p.turn <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("realtime: wait to notify: %w", ctx.Err())
+	me := &pending{payload: payload, done: make(chan error, 1)}
+	p.queueMu.Lock()
+	p.queued = append(p.queued, me)
+	p.queueMu.Unlock()
+	for {
+		select {
+		case err := <-me.done:
+			return err
+		case p.turn <- struct{}{}:
+			p.flush(ctx)
+			<-p.turn
+		case <-ctx.Done():
+			return fmt.Errorf("realtime: wait to notify: %w", ctx.Err())
+		}
 	}
-	defer func() { <-p.turn }()
-	if p.closed {
-		return ErrClosed
-	}
-	hadConn := p.notify != nil
-	err = p.send(ctx, payload)
-	if err != nil && hadConn && p.notify == nil && ctx.Err() == nil {
-		err = p.send(ctx, payload)
-	}
-	return err
 }
 
-// send runs pg_notify, connecting first if needed and forgetting a connection
-// that the failure closed; the caller holds the turn.
-func (p *Postgres) send(ctx context.Context, payload string) error {
+// flush sends every queued publish in one statement and tells each its
+// outcome; the caller holds the turn. The queue may be empty: another
+// holder of the turn sent this caller's publish already.
+func (p *Postgres) flush(ctx context.Context) {
+	p.queueMu.Lock()
+	batch := p.queued
+	p.queued = nil
+	p.queueMu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	payloads := make([]string, len(batch))
+	for i, b := range batch {
+		payloads[i] = b.payload
+	}
+	err := ErrClosed
+	if !p.closed {
+		hadConn := p.notify != nil
+		err = p.send(ctx, payloads)
+		if err != nil && hadConn && p.notify == nil && ctx.Err() == nil {
+			err = p.send(ctx, payloads)
+		}
+	}
+	for _, b := range batch {
+		b.done <- err
+	}
+}
+
+// send runs pg_notify for each payload in one statement, connecting first
+// if needed and forgetting a connection that the failure closed; the caller
+// holds the turn.
+func (p *Postgres) send(ctx context.Context, payloads []string) error {
 	if p.notify == nil {
 		conn, err := pgx.ConnectConfig(ctx, p.config)
 		if err != nil {
@@ -165,7 +212,7 @@ func (p *Postgres) send(ctx context.Context, payload string) error {
 		}
 		p.notify = conn
 	}
-	_, err := p.notify.Exec(ctx, "SELECT pg_notify($1, $2)", p.channel, payload)
+	_, err := p.notify.Exec(ctx, "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload", p.channel, payloads)
 	if err == nil {
 		return nil
 	}
@@ -175,16 +222,10 @@ func (p *Postgres) send(ctx context.Context, payload string) error {
 	return fmt.Errorf("realtime: notify: %w", err)
 }
 
-// Channel is the notification channel p listens on.
-func (p *Postgres) Channel() string { return p.channel }
-
-// Encode returns the notification payload that carries e, checking that it
+// encode returns the notification payload that carries e, checking that it
 // can travel as PostgreSQL text and be split back into topic and data; its
-// errors are Publish's. A transaction on the database that brokers listen
-// on may send pg_notify(Channel(), payload) itself: PostgreSQL delivers it
-// to every broker on the channel, this instance's included, as the
-// transaction commits, and never if it rolls back.
-func Encode(e Event) (string, error) {
+// errors are Publish's.
+func encode(e Event) (string, error) {
 	if strings.ContainsRune(e.Topic, '\n') {
 		return "", fmt.Errorf("%w: topic contains a newline", ErrInvalidEvent)
 	}
