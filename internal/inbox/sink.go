@@ -1,5 +1,10 @@
 package inbox
 
+// The connection transport of event streams: the sink a stream writes to
+// (a connection taken over from net/http, or the handler's writer), the
+// takeover itself, and the off-stack calls that keep an idle stream's
+// goroutine small. stream.go holds what a stream sends and when.
+
 import (
 	"errors"
 	"fmt"
@@ -81,4 +86,18 @@ func (o *sink) close() {
 		}
 		close(o.done)
 	})
+}
+
+// offStack runs fn on a goroutine of its own and waits for it. A stream's
+// handler may live for hours, mostly idle; the store's calls (the SQLite
+// driver's especially) need deep stacks, which would stay allocated to that
+// goroutine — thousands of idle streams then hold megabytes of stack they
+// no longer use. A short-lived goroutine takes the depth and returns it.
+func offStack(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
 }

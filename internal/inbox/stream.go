@@ -442,20 +442,6 @@ func (st *stream) end(err error) {
 	}
 }
 
-// offStack runs fn on a goroutine of its own and waits for it. A stream's
-// handler may live for hours, mostly idle; the store's calls (the SQLite
-// driver's especially) need deep stacks, which would stay allocated to that
-// goroutine — thousands of idle streams then hold megabytes of stack they
-// no longer use. A short-lived goroutine takes the depth and returns it.
-func offStack(fn func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn()
-	}()
-	<-done
-}
-
 // appendEvents appends an event of the given type per message. A "message"
 // carries the message's id as its event id, which a client resumes from; an
 // "update" (a message shown before, changed) carries none, so that it does
