@@ -92,7 +92,3 @@ type Message struct {
 	// numbered in commit order.
 	num int64
 }
-
-// AppName is the name of the message's sender, whatever its kind: what the
-// hosted inbox page's template shows as .AppName.
-func (m Message) AppName() string { return m.Source.Name }

@@ -49,7 +49,7 @@
     var li = el("li", "message");
     li.setAttribute("data-id", m.id);
     var meta = el("div", "meta");
-    meta.appendChild(el("span", "sender", (m.app && m.app.name) || ""));
+    meta.appendChild(el("span", "sender", (m.app || m.source || {}).name || ""));
     var time = el("time", "", when(m.created_at || ""));
     time.setAttribute("datetime", m.created_at || "");
     meta.appendChild(time);
