@@ -46,7 +46,7 @@ func loginStatus(t *testing.T, s *started, phone, password string) int {
 // first line of a file, or of standard input for "-", so that it stays out
 // of ps; --password still works, and the two together are refused.
 func TestUsersCreatePasswordFile(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, url string) {
+	dbtest.EachInTurn(t, func(t *testing.T, url string) {
 		user := func(phone string, extra ...string) []string {
 			return append([]string{"users", "create", "--phone", phone, "--first-name", "Ann", "--last-name", "Agent",
 				"--email", "ann@example.com"}, extra...)

@@ -130,7 +130,7 @@ func assertNotInFiles(t *testing.T, databaseURL, secret string) {
 // start writes one to linkbox.secret (0600), never to the store, and the
 // next start uses it.
 func TestSecretGeneratedOutsideTheStore(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, url string) {
+	dbtest.EachInTurn(t, func(t *testing.T, url string) {
 		file := filepath.Join(secretDir(t, url), "linkbox.secret")
 		if err := startWith(t, url, nil, io.Discard); err != nil {
 			t.Fatal(err)
@@ -155,7 +155,7 @@ func TestSecretGeneratedOutsideTheStore(t *testing.T) {
 // SQLite, in the bytes of its files — from which the review minted a
 // valid access token.
 func TestStoredSecretMovedOut(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, url string) {
+	dbtest.EachInTurn(t, func(t *testing.T, url string) {
 		old := secrets.NewMaster()
 		if err := startWith(t, url, map[string]string{"LINKBOX_SECRET": old}, io.Discard); err != nil {
 			t.Fatal(err)
@@ -184,7 +184,7 @@ func TestStoredSecretMovedOut(t *testing.T) {
 // secret kept in the store is kept; the stored one is deleted, with a
 // warning, and no secret file is written.
 func TestConfiguredSecretWinsOverStored(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, url string) {
+	dbtest.EachInTurn(t, func(t *testing.T, url string) {
 		dir := secretDir(t, url)
 		configured := secrets.NewMaster()
 		storeSecret(t, url, secrets.NewMaster())

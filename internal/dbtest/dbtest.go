@@ -23,8 +23,19 @@ const EnvURL = "LINKBOX_TEST_DATABASE_URL"
 
 // Each runs fn as a subtest per engine, "sqlite" and "postgres", each with the
 // URL of a fresh store. The postgres subtest is skipped when EnvURL is unset
-// and fails when the server cannot be reached.
+// and fails when the server cannot be reached. The two run in parallel —
+// the suite spends most of its time waiting on stores and timers — once
+// the test function returns; a test that changes the process's state
+// (working directory, standard input) uses EachInTurn.
 func Each(t *testing.T, fn func(t *testing.T, databaseURL string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, Postgres(t)) })
+}
+
+// EachInTurn is Each with the engines one after the other, for a test that
+// changes what the whole process shares.
+func EachInTurn(t *testing.T, fn func(t *testing.T, databaseURL string)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
 	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
