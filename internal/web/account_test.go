@@ -1,13 +1,16 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/inbox"
 )
 
 func TestUnlinkFromAccount(t *testing.T) {
@@ -151,4 +154,25 @@ func mustURL(t *testing.T, raw string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestInboxPageNamesAnySource: a message from a source other than an app
+// (a rented number's SMS, say) shows its source's name as the sender.
+func TestInboxPageNamesAnySource(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, databaseURL string) {
+		e := newEnv(t, databaseURL)
+		u := e.user()
+		b := e.browser()
+		b.login(u)
+		err := e.db.InTx(context.Background(), func(ctx context.Context, tx *db.Tx) error {
+			_, err := e.inbox.Add(ctx, tx, inbox.NewMessage{UserID: u.ID, Type: "sms",
+				Source:  inbox.Source{Kind: "rental", ID: "rent_1", Name: "+1 415 555 0100"},
+				Message: "Your Telegram code is 12345"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(t, "inbox", b.get("/inbox"), http.StatusOK, `<span class="sender">&#43;1 415 555 0100</span>`)
+	})
 }

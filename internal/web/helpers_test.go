@@ -55,6 +55,7 @@ type env struct {
 	acc     *accounts.Service
 	connect *connect.Service
 	web     *web.Service
+	inbox   *inbox.Service
 	server  *httptest.Server
 	phones  atomic.Int64
 }
@@ -89,6 +90,7 @@ func newEnvWith(t testing.TB, databaseURL, public string, register func(*web.Kit
 		t.Fatalf("accounts.NewService: %v", err)
 	}
 	ib := inbox.NewService(e.db, keys, realtime.NewMemory(), log, e.clock.Now)
+	e.inbox = ib
 	cfg := connect.Config{PublicURL: "http://127.0.0.1", Now: e.clock.Now}
 	if e.connect, err = connect.NewService(e.db, keys, ib, ratelimit.Unlimited{}, cfg, log); err != nil {
 		t.Fatalf("connect.NewService: %v", err)
