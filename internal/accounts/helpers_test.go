@@ -11,11 +11,11 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/accounts"
+	"github.com/linkbox/linkbox/internal/clocktest"
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/httpx"
@@ -40,25 +40,11 @@ const (
 	master   = "0123456789abcdef0123456789abcdef-test-master"
 )
 
-// clock is a settable clock; it starts at the seed's sign-up time.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the tests' settable clock; it starts at the seed's sign-up
+// time.
+type clock = clocktest.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return clocktest.New(time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)) }
 
 // env is one Accounts API over a fresh store, served over HTTP, delivering
 // its SMS through the real outbox to a real webhook gateway.

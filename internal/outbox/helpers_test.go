@@ -9,31 +9,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linkbox/linkbox/internal/clocktest"
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/outbox"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the tests' settable clock.
+type clock = clocktest.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return clocktest.New(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 // recorder is a Deliverer that records each attempt and answers with the
 // errors of fail, in turn, then nil.

@@ -24,7 +24,7 @@ var retryTwice = outbox.Schedule(time.Minute, 2*time.Minute)
 func TestEnqueueDeliversCommittedOnly(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		d := dbtest.Open(t, url)
-		o := outbox.New(d, quiet, newClock().now)
+		o := outbox.New(d, quiet, newClock().Now)
 		r := &recorder{}
 		o.Register("note", r, outbox.Policy{Retry: retryTwice})
 		enqueue(t, d, o, "note", map[string]string{"text": "rolled back"}, false)
@@ -87,7 +87,7 @@ func TestRunClaimsAsWorkersFree(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		d := dbtest.Open(t, url)
 		clk := newClock()
-		o := outbox.New(d, quiet, clk.now)
+		o := outbox.New(d, quiet, clk.Now)
 		o.Poll, o.Workers = time.Hour, 2
 		started, delivered := make(chan string, 4), make(chan string, 4)
 		deliver := deliverFunc(func(ctx context.Context, m outbox.Message) error {
@@ -105,7 +105,7 @@ func TestRunClaimsAsWorkersFree(t *testing.T) {
 		o.Register("fast", deliver, outbox.Policy{Retry: retryTwice})
 		for _, m := range []struct{ kind, what string }{{"slow", "hang1"}, {"slow", "quick"}, {"slow", "hang2"}, {"fast", "fast"}} {
 			enqueue(t, d, o, m.kind, m.what, true)
-			clk.advance(time.Millisecond) // claimed in this order
+			clk.Advance(time.Millisecond) // claimed in this order
 		}
 		run(t, o)
 		got := map[string]bool{}
@@ -135,13 +135,13 @@ func TestAtLeastOnceAcrossACrash(t *testing.T) {
 		d := dbtest.Open(t, url)
 		clk := newClock()
 		started, release := make(chan struct{}), make(chan struct{})
-		a := outbox.New(d, quiet, clk.now)
+		a := outbox.New(d, quiet, clk.Now)
 		a.Register("note", deliverFunc(func(context.Context, outbox.Message) error {
 			close(started)
 			<-release
 			return errTransient // the hung attempt ends, failed, after the other delivered
 		}), outbox.Policy{Retry: retryTwice})
-		b := outbox.New(d, quiet, clk.now)
+		b := outbox.New(d, quiet, clk.Now)
 		rb := &recorder{}
 		b.Register("note", rb, outbox.Policy{Retry: retryTwice})
 		enqueue(t, d, a, "note", "x", true)
@@ -152,7 +152,7 @@ func TestAtLeastOnceAcrossACrash(t *testing.T) {
 		if n := deliverDue(t, b); n != 0 {
 			t.Fatalf("the other process claimed %d messages while the lease held", n)
 		}
-		clk.advance(a.Lease + time.Millisecond)
+		clk.Advance(a.Lease + time.Millisecond)
 		if n := deliverDue(t, b); n != 1 || len(rb.seen()) != 1 || rb.seen()[0].Attempt != 2 {
 			t.Fatalf("after the lease ran out the other process claimed %d, delivered %+v; want attempt 2", n, rb.seen())
 		}
@@ -238,7 +238,7 @@ func TestBackoffAndGiveUpPerKind(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		d := dbtest.Open(t, url)
 		clk := newClock()
-		o := outbox.New(d, quiet, clk.now)
+		o := outbox.New(d, quiet, clk.Now)
 		slow := &recorder{fail: []error{errTransient, errTransient, errTransient, errTransient}}
 		fast := &recorder{fail: []error{errTransient, errTransient}}
 		perm := &recorder{fail: []error{outbox.Permanent(errors.New("rejected"))}}
@@ -250,14 +250,14 @@ func TestBackoffAndGiveUpPerKind(t *testing.T) {
 		for _, k := range []string{"slow", "fast", "perm", "after"} {
 			enqueue(t, d, o, k, k, true)
 		}
-		t0 := clk.now()
+		t0 := clk.Now()
 		deliverDue(t, o)
 		want := func(kind string, attempts int, next time.Time, givenUp bool) {
 			t.Helper()
 			r := only(t, d, kind)
 			if r.attempts != attempts || r.givenUp != givenUp || r.delivered || !givenUp && !r.next.Equal(next) || r.lastError == "" {
 				t.Errorf("%s at %v: %+v; want %d attempts, given up %v, next %v, the error kept",
-					kind, clk.now().Sub(t0), r, attempts, givenUp, next.Sub(t0))
+					kind, clk.Now().Sub(t0), r, attempts, givenUp, next.Sub(t0))
 			}
 		}
 		want("slow", 1, t0.Add(time.Minute), false)
@@ -265,18 +265,18 @@ func TestBackoffAndGiveUpPerKind(t *testing.T) {
 		want("perm", 1, time.Time{}, true)
 		want("after", 1, t0.Add(time.Hour), false)
 
-		clk.advance(10 * time.Second)
+		clk.Advance(10 * time.Second)
 		if n := deliverDue(t, o); n != 1 {
 			t.Fatalf("at 10 s claimed %d, want fast's second attempt only", n)
 		}
 		want("fast", 2, time.Time{}, true)
-		clk.advance(50 * time.Second)
+		clk.Advance(50 * time.Second)
 		deliverDue(t, o)
 		want("slow", 2, t0.Add(3*time.Minute), false)
-		clk.advance(2 * time.Minute)
+		clk.Advance(2 * time.Minute)
 		deliverDue(t, o)
 		want("slow", 3, time.Time{}, true)
-		clk.advance(57 * time.Minute) // t0 + 1 h: after's second attempt, whose own wait (1 s) is shorter than the kind's
+		clk.Advance(57 * time.Minute) // t0 + 1 h: after's second attempt, whose own wait (1 s) is shorter than the kind's
 		deliverDue(t, o)
 		want("after", 2, t0.Add(time.Hour+2*time.Minute), false)
 		if got := len(slow.seen()) + len(fast.seen()) + len(perm.seen()) + len(after.seen()); got != 3+2+1+2 {
@@ -292,7 +292,7 @@ func TestReplay(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		d := dbtest.Open(t, url)
 		clk := newClock()
-		o := outbox.New(d, quiet, clk.now)
+		o := outbox.New(d, quiet, clk.Now)
 		r := &recorder{fail: []error{errTransient, errTransient, errTransient}}
 		o.Register("note", r, outbox.Policy{Retry: outbox.Schedule(time.Second)})
 		secret := &recorder{fail: []error{outbox.Permanent(errTransient)}}
@@ -300,7 +300,7 @@ func TestReplay(t *testing.T) {
 		enqueue(t, d, o, "note", map[string]int{"n": 7}, true)
 		enqueue(t, d, o, "code", "123456", true)
 		deliverDue(t, o)
-		clk.advance(time.Second)
+		clk.Advance(time.Second)
 		deliverDue(t, o)
 		gaveUp := only(t, d, "note")
 		if !gaveUp.givenUp || payloadOf(t, []byte(gaveUp.payload))["n"] != 7.0 {
@@ -318,13 +318,13 @@ func TestReplay(t *testing.T) {
 			t.Errorf("erased payload %q, want {}", only(t, d, "code").payload)
 		}
 
-		clk.advance(time.Hour)
+		clk.Advance(time.Hour)
 		if err := o.Replay(t.Context(), gaveUp.id); err != nil {
 			t.Fatalf("Replay: %v", err)
 		}
 		notFound(gaveUp.id) // due now, not given up
 		deliverDue(t, o)    // fails: the third scripted error
-		clk.advance(time.Second)
+		clk.Advance(time.Second)
 		deliverDue(t, o)
 		seen := r.seen()
 		if len(seen) != 4 || seen[2].Attempt != 1 || seen[3].Attempt != 2 || seen[3].ID != gaveUp.id {

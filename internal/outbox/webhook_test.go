@@ -107,7 +107,7 @@ type webhookEnv struct {
 func newWebhookEnv(t *testing.T, url string, script ...answer) *webhookEnv {
 	t.Helper()
 	e := &webhookEnv{d: dbtest.Open(t, url), clock: newClock(), r: newReceiver(t, script...)}
-	e.o = outbox.New(e.d, quiet, e.clock.now)
+	e.o = outbox.New(e.d, quiet, e.clock.Now)
 	e.q = webhooks.NewQueue(e.o, &webhooks.Deliverer{Endpoints: endpoints{e.r}, Client: &http.Client{Timeout: 200 * time.Millisecond}}, nil)
 	return e
 }
@@ -130,16 +130,16 @@ func TestWebhookRetriedOn5xxThenDeliveredOnce(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		e := newWebhookEnv(t, url, answer{status: http.StatusServiceUnavailable})
 		e.enqueue(t, "app_1", event)
-		t0 := e.clock.now()
+		t0 := e.clock.Now()
 		deliverDue(t, e.o)
 		if r := only(t, e.d, webhooks.Kind); r.delivered || r.givenUp || r.attempts != 1 || !r.next.Equal(t0.Add(5*time.Second)) {
 			t.Fatalf("after a 503: %+v, want pending, next attempt 5 s later", r)
 		}
-		e.clock.advance(4 * time.Second)
+		e.clock.Advance(4 * time.Second)
 		if n := deliverDue(t, e.o); n != 0 {
 			t.Fatalf("retried %d before its time", n)
 		}
-		e.clock.advance(time.Second)
+		e.clock.Advance(time.Second)
 		deliverDue(t, e.o)
 		deliverDue(t, e.o)
 		r, got := only(t, e.d, webhooks.Kind), e.r.deliveries()
@@ -188,18 +188,18 @@ func TestWebhookTimeoutRetried(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		e := newWebhookEnv(t, url, answer{hang: true}, answer{status: http.StatusTooManyRequests, retryAfter: "120"})
 		e.enqueue(t, "app_1", event)
-		t0 := e.clock.now()
+		t0 := e.clock.Now()
 		deliverDue(t, e.o)
 		if r := only(t, e.d, webhooks.Kind); r.givenUp || r.attempts != 1 || !r.next.Equal(t0.Add(5*time.Second)) || r.lastError == "" {
 			t.Fatalf("after a timeout: %+v, want a retry 5 s later", r)
 		}
-		e.clock.advance(5 * time.Second)
+		e.clock.Advance(5 * time.Second)
 		deliverDue(t, e.o)
 		// The schedule's second wait is 5 min; the receiver asked for 2.
 		if r := only(t, e.d, webhooks.Kind); r.givenUp || r.attempts != 2 || !r.next.Equal(t0.Add(5*time.Second+5*time.Minute)) {
 			t.Fatalf("after a 429: %+v, want the longer of Retry-After and the schedule", r)
 		}
-		e.clock.advance(5 * time.Minute)
+		e.clock.Advance(5 * time.Minute)
 		deliverDue(t, e.o)
 		if r, got := only(t, e.d, webhooks.Kind), e.r.deliveries(); !r.delivered || len(got) != 3 || got[0].id != got[2].id {
 			t.Errorf("row %+v after %d deliveries: want delivered on the third, one webhook-id", r, len(got))
@@ -218,7 +218,7 @@ func TestWebhookReplayAfterGivingUp(t *testing.T) {
 		e := newWebhookEnv(t, url, script...)
 		e.enqueue(t, "app_1", event)
 		for _, wait := range []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour} {
-			e.clock.advance(wait)
+			e.clock.Advance(wait)
 			if n := deliverDue(t, e.o); n != 1 {
 				t.Fatalf("%v later: %d claimed, want the next attempt", wait, n)
 			}
