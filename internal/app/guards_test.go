@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/linkbox/linkbox/internal/app"
+	"github.com/linkbox/linkbox/internal/apptest"
 	"github.com/linkbox/linkbox/internal/dbtest"
 )
 
@@ -18,8 +19,8 @@ import (
 // exchange held to the OpenAPI document.
 func newGuarded(t *testing.T, databaseURL string, settings map[string]string) *contract {
 	t.Helper()
-	st := newStackWith(t, databaseURL, app.Options{}, settings)
-	c := &contract{srv: st.srv, url: st.url, sms: st.gw}
+	st := apptest.Start(t, databaseURL, settings, app.Options{})
+	c := &contract{srv: st.Server, url: st.URL, sms: st.SMS}
 	c.loadDocument(t)
 	return c
 }

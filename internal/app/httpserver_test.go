@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/app"
+	"github.com/linkbox/linkbox/internal/apptest"
 	"github.com/linkbox/linkbox/internal/config"
 	"github.com/linkbox/linkbox/internal/dbtest"
 )
@@ -102,9 +102,8 @@ func TestLogsHoldNoLinkToken(t *testing.T) {
 			t.Fatal(err)
 		}
 		var logs syncBuffer
-		cheap := accounts.HashParams{Memory: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
 		srv, err := app.New(t.Context(), cfg, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			app.Options{Hash: &cheap})
+			app.Options{Hash: &apptest.CheapHash})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linkbox/linkbox/internal/apptest"
 	"github.com/linkbox/linkbox/internal/dbtest"
 )
 
@@ -293,31 +294,31 @@ func (c *contract) stream(t *testing.T, u account, key string) {
 	c.do(t, get("/v1/inbox/stream", http.StatusUnauthorized).breaking())
 	stored := c.messages(t, u)
 	events := c.openStream(t, get("/v1/inbox/stream", http.StatusOK).bearer(u.access).with("Last-Event-ID", "0"))
-	if ev := next(t, events); ev.id != "0" || ev.retry != "3000" || ev.name != "" {
+	if ev := apptest.Next(t, events); ev.ID != "0" || ev.Retry != "3000" || ev.Name != "" {
 		t.Fatalf("opening = %+v, want id 0 and retry 3000", ev)
 	}
 	for i := len(stored) - 1; i >= 0; i-- {
-		ev := next(t, events)
-		if ev.name != "message" || ev.id != stored[i].ID || c.checkMessage(t, ev)["id"] != ev.id {
+		ev := apptest.Next(t, events)
+		if ev.Name != "message" || ev.ID != stored[i].ID || c.checkMessage(t, ev)["id"] != ev.ID {
 			t.Fatalf("replayed %+v, want message %s", ev, stored[i].ID)
 		}
 	}
 	c.clock.advance(time.Minute) // otps spent the OTP sends of a minute
 	code := c.sendOTP(t, u, key, "live")
-	ev := next(t, events)
-	if m := c.checkMessage(t, ev); ev.name != "message" || m["code"] != code {
+	ev := apptest.Next(t, events)
+	if m := c.checkMessage(t, ev); ev.Name != "message" || m["code"] != code {
 		t.Fatalf("after a send: %+v, want the OTP's message with its code", ev)
 	}
 	c.do(t, verifyOTP(key, "live", code, http.StatusOK))
 	for {
-		up := next(t, events)
+		up := apptest.Next(t, events)
 		m := c.checkMessage(t, up)
-		if up.name != "update" || up.id != "" {
+		if up.Name != "update" || up.ID != "" {
 			t.Fatalf("after a verification: %+v, want an update without id", up)
 		}
-		if m["id"] == ev.id {
+		if m["id"] == ev.ID {
 			if _, ok := m["code"]; ok {
-				t.Errorf("update %s still shows the code", up.data)
+				t.Errorf("update %s still shows the code", up.Data)
 			}
 			break
 		}

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -21,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/linkbox/linkbox/internal/app"
+	"github.com/linkbox/linkbox/internal/apptest"
 	"github.com/linkbox/linkbox/internal/sms/smstest"
 )
 
@@ -46,8 +46,8 @@ func (c *testClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 func newContract(t *testing.T, databaseURL string) *contract {
 	t.Helper()
 	clock := &testClock{}
-	st := newStack(t, databaseURL, app.Options{Now: clock.now})
-	c := &contract{srv: st.srv, url: st.url, sms: st.gw, clock: clock}
+	st := apptest.Start(t, databaseURL, nil, app.Options{Now: clock.now})
+	c := &contract{srv: st.Server, url: st.URL, sms: st.SMS, clock: clock}
 	c.loadDocument(t)
 	return c
 }
@@ -227,91 +227,35 @@ func presented(_ context.Context, in *openapi3filter.AuthenticationInput) error 
 	return nil
 }
 
-// event is one Server-Sent Event: its fields, comments (heartbeats) apart.
-type event struct{ id, name, data, retry string }
-
 // openStream opens an event stream with e, checks its opening against the
 // document, and returns its events as they come.
-func (c *contract) openStream(t *testing.T, e exchange) <-chan event {
+func (c *contract) openStream(t *testing.T, e exchange) <-chan apptest.Event {
 	t.Helper()
 	in := c.checkRequest(t, e)
 	resp, err := http.DefaultClient.Do(e.request(c.url))
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	t.Cleanup(func() {
-		close(done)
-		resp.Body.Close()
-	})
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
 		t.Fatalf("stream = %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 	c.checkResponse(t, in, &result{status: resp.StatusCode, header: resp.Header})
-	events := make(chan event)
-	go readEvents(resp.Body, events, done)
-	return events
-}
-
-// readEvents sends the events of an event stream on events until the
-// stream or done ends.
-func readEvents(body io.Reader, events chan<- event, done <-chan struct{}) {
-	defer close(events)
-	s := bufio.NewScanner(body)
-	var ev event
-	for s.Scan() {
-		line := s.Text()
-		if line == "" && ev != (event{}) {
-			select {
-			case events <- ev:
-			case <-done:
-				return
-			}
-			ev = event{}
-		}
-		// "field: value", the space optional (the SSE format).
-		name, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		switch name {
-		case "id":
-			ev.id = value
-		case "event":
-			ev.name = value
-		case "data":
-			ev.data = value
-		case "retry":
-			ev.retry = value
-		}
-	}
-}
-
-// next returns the stream's next event, failing after a while.
-func next(t *testing.T, events <-chan event) event {
-	t.Helper()
-	select {
-	case ev, ok := <-events:
-		if !ok {
-			t.Fatal("the stream ended")
-		}
-		return ev
-	case <-time.After(10 * time.Second):
-		t.Fatal("no event for 10 s")
-	}
-	return event{}
+	return apptest.Events(t, resp.Body)
 }
 
 // checkMessage checks a stream event's data against the document's
 // InboxMessage and returns it.
-func (c *contract) checkMessage(t *testing.T, ev event) map[string]any {
+func (c *contract) checkMessage(t *testing.T, ev apptest.Event) map[string]any {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal([]byte(ev.data), &m); err != nil {
-		t.Fatalf("event %s: data %q: %v", ev.name, ev.data, err)
+	if err := json.Unmarshal([]byte(ev.Data), &m); err != nil {
+		t.Fatalf("event %s: data %q: %v", ev.Name, ev.Data, err)
 	}
 	schema := c.doc.Components.Schemas["InboxMessage"].Value
 	if err := schema.VisitJSON(m, openapi3.VisitAsResponse()); err != nil {
-		t.Errorf("event %s: %s is no InboxMessage: %v", ev.name, ev.data, err)
+		t.Errorf("event %s: %s is no InboxMessage: %v", ev.Name, ev.Data, err)
 	}
 	return m
 }

@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/linkbox/linkbox/internal/app"
+	"github.com/linkbox/linkbox/internal/apptest"
 	"github.com/linkbox/linkbox/internal/dbtest"
 )
 
@@ -19,59 +18,17 @@ import (
 // poll runs every 250 ms.
 const closeWithin = 1500 * time.Millisecond
 
-// post sends body as JSON to path and decodes the answer into out (when
-// not nil), returning the status.
-func (s *stack) post(t *testing.T, path string, body, out any) int {
+// postJSON sends body as JSON to path and returns the status.
+func postJSON(t *testing.T, s *apptest.Stack, path string, body any) int {
 	t.Helper()
-	b, _ := json.Marshal(body)
-	resp, err := http.Post(s.url+path, "application/json", bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			t.Fatalf("POST %s: %v", path, err)
-		}
-	}
-	return resp.StatusCode
-}
-
-// tokens are a session's token pair.
-type tokens struct {
-	Access  string `json:"access_token"`
-	Refresh string `json:"refresh_token"`
-}
-
-// account signs phone up through the API, verifies it with the code the
-// gateway received, and logs in.
-func (s *stack) account(t *testing.T, phone string) tokens {
-	t.Helper()
-	if got := s.post(t, "/v1/auth/signup", map[string]string{"phone": phone, "password": "a good password",
-		"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"}, nil); got != http.StatusCreated {
-		t.Fatalf("signup: %d", got)
-	}
-	if got := s.post(t, "/v1/auth/verify", map[string]string{"phone": phone,
-		"verification_code": smsCode(t, s.gw, phone)}, nil); got != http.StatusOK {
-		t.Fatalf("verify: %d", got)
-	}
-	return s.login(t, phone, "a good password")
-}
-
-func (s *stack) login(t *testing.T, phone, password string) tokens {
-	t.Helper()
-	var tk tokens
-	if got := s.post(t, "/v1/auth/login", map[string]string{"phone": phone, "password": password}, &tk); got != http.StatusOK {
-		t.Fatalf("login: %d", got)
-	}
-	return tk
+	return s.Call(t, http.MethodPost, path, "", body).Status
 }
 
 // openStream opens an inbox stream with req's credentials and returns a
 // channel closed when the server ends the stream.
-func (s *stack) openStream(t *testing.T, c *http.Client, set func(*http.Request)) <-chan struct{} {
+func openStream(t *testing.T, s *apptest.Stack, c *http.Client, set func(*http.Request)) <-chan struct{} {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, s.url+"/v1/inbox/stream", nil)
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/v1/inbox/stream", nil)
 	set(req)
 	resp, err := c.Do(req)
 	if err != nil {
@@ -89,8 +46,8 @@ func (s *stack) openStream(t *testing.T, c *http.Client, set func(*http.Request)
 	return ended
 }
 
-func bearerStream(s *stack, t *testing.T, access string) <-chan struct{} {
-	return s.openStream(t, http.DefaultClient, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+access) })
+func bearerStream(s *apptest.Stack, t *testing.T, access string) <-chan struct{} {
+	return openStream(t, s, http.DefaultClient, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+access) })
 }
 
 func wantClosed(t *testing.T, what string, ended <-chan struct{}, within time.Duration) {
@@ -117,18 +74,19 @@ func wantOpen(t *testing.T, what string, ended <-chan struct{}) {
 // access token's expiry; a stream of another session outlives a logout.
 func TestStreamsDieWithTheirCredential(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, databaseURL string) {
-		s := newStackWith(t, databaseURL, app.Options{}, map[string]string{"LINKBOX_ACCESS_TOKEN_TTL": "1h"})
+		s := apptest.Start(t, databaseURL, map[string]string{"LINKBOX_ACCESS_TOKEN_TTL": "1h"}, app.Options{})
 
 		t.Run("logout", func(t *testing.T) {
-			one, two := s.account(t, "+25761234501"), s.login(t, "+25761234501", "a good password")
+			s.SignUp(t, "+25761234501")
+			one, two := s.Login(t, "+25761234501", apptest.Password), s.Login(t, "+25761234501", apptest.Password)
 			first, second := bearerStream(s, t, one.Access), bearerStream(s, t, two.Access)
-			if got := s.post(t, "/v1/auth/logout", map[string]string{"refresh_token": one.Refresh}, nil); got != http.StatusNoContent {
+			if got := postJSON(t, s, "/v1/auth/logout", map[string]string{"refresh_token": one.Refresh}); got != http.StatusNoContent {
 				t.Fatalf("logout: %d", got)
 			}
 			wantClosed(t, "logout", first, closeWithin)
 			wantOpen(t, "another session's stream, after a logout", second)
 			for _, path := range []string{"/v1/inbox/stream", "/v1/inbox/messages"} {
-				req, _ := http.NewRequest(http.MethodGet, s.url+path, nil)
+				req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
 				req.Header.Set("Authorization", "Bearer "+one.Access)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
@@ -141,7 +99,8 @@ func TestStreamsDieWithTheirCredential(t *testing.T) {
 			}
 		})
 		t.Run("block by another process", func(t *testing.T) {
-			tk := s.account(t, "+25761234502")
+			s.SignUp(t, "+25761234502")
+			tk := s.Login(t, "+25761234502", apptest.Password)
 			ended := bearerStream(s, t, tk.Access)
 			if err := cli(t, databaseURL, nil, "users", "set-status", "--phone", "+25761234502", "--status", "blocked"); err != nil {
 				t.Fatal(err)
@@ -149,27 +108,28 @@ func TestStreamsDieWithTheirCredential(t *testing.T) {
 			wantClosed(t, "block", ended, closeWithin)
 		})
 		t.Run("password reset", func(t *testing.T) {
-			tk := s.account(t, "+25761234503")
+			s.SignUp(t, "+25761234503")
+			tk := s.Login(t, "+25761234503", apptest.Password)
 			ended := bearerStream(s, t, tk.Access)
-			s.post(t, "/v1/auth/password/forgot", map[string]string{"phone": "+25761234503"}, nil)
-			if got := s.post(t, "/v1/auth/password/reset", map[string]string{"phone": "+25761234503",
-				"code": smsCode(t, s.gw, "+25761234503"), "new_password": "another password"}, nil); got != http.StatusOK {
+			postJSON(t, s, "/v1/auth/password/forgot", map[string]string{"phone": "+25761234503"})
+			if got := postJSON(t, s, "/v1/auth/password/reset", map[string]string{"phone": "+25761234503",
+				"code": smsCode(t, s.SMS, "+25761234503"), "new_password": "another password"}); got != http.StatusOK {
 				t.Fatalf("reset: %d", got)
 			}
 			wantClosed(t, "reset", ended, closeWithin)
-			req, _ := http.NewRequest(http.MethodGet, s.url+"/v1/auth/me", nil)
+			req, _ := http.NewRequest(http.MethodGet, s.URL+"/v1/auth/me", nil)
 			req.Header.Set("Authorization", "Bearer "+tk.Access)
 			if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
 				t.Errorf("me with a token issued before the reset: %v %v, want 401", resp.Status, err)
 			}
 		})
 		t.Run("page logout", func(t *testing.T) {
-			s.account(t, "+25761234504")
+			s.SignUp(t, "+25761234504")
 			jar, _ := cookiejar.New(nil)
 			c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			s.form(t, c, "/login", "/login", url.Values{"phone": {"+25761234504"}, "password": {"a good password"}})
-			ended := s.openStream(t, c, func(*http.Request) {})
-			s.form(t, c, "/account", "/logout", nil)
+			form(t, s, c, "/login", "/login", url.Values{"phone": {"+25761234504"}, "password": {apptest.Password}})
+			ended := openStream(t, s, c, func(*http.Request) {})
+			form(t, s, c, "/account", "/logout", nil)
 			wantClosed(t, "page logout", ended, closeWithin)
 		})
 	})
@@ -179,8 +139,9 @@ func TestStreamsDieWithTheirCredential(t *testing.T) {
 // closes when the token expires.
 func TestStreamClosesAtTokenExpiry(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, databaseURL string) {
-		s := newStackWith(t, databaseURL, app.Options{}, map[string]string{"LINKBOX_ACCESS_TOKEN_TTL": "2s"})
-		tk := s.account(t, "+25761234505")
+		s := apptest.Start(t, databaseURL, map[string]string{"LINKBOX_ACCESS_TOKEN_TTL": "2s"}, app.Options{})
+		s.SignUp(t, "+25761234505")
+		tk := s.Login(t, "+25761234505", apptest.Password)
 		ended := bearerStream(s, t, tk.Access)
 		wantOpen(t, "before the expiry", ended)
 		wantClosed(t, "expiry", ended, 2*time.Second+closeWithin)
@@ -191,9 +152,9 @@ var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // form gets the page from and posts form to path with the page's CSRF
 // token, as a browser with c's cookies.
-func (s *stack) form(t *testing.T, c *http.Client, from, path string, form url.Values) {
+func form(t *testing.T, s *apptest.Stack, c *http.Client, from, path string, form url.Values) {
 	t.Helper()
-	resp, err := c.Get(s.url + from)
+	resp, err := c.Get(s.URL + from)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +168,7 @@ func (s *stack) form(t *testing.T, c *http.Client, from, path string, form url.V
 		form = url.Values{}
 	}
 	form.Set("csrf", string(m[1]))
-	resp, err = c.PostForm(s.url+path, form)
+	resp, err = c.PostForm(s.URL+path, form)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/linkbox/linkbox/internal/app"
+	"github.com/linkbox/linkbox/internal/apptest"
 	"github.com/linkbox/linkbox/internal/dbtest"
 )
 
@@ -32,7 +33,7 @@ func env(m map[string]string) func(string) string {
 
 // testSecret is the tests' master secret, the one cli and serve's callers
 // name, so that a stack and the commands run beside it share it.
-var testSecret = strings.Repeat("s", 32)
+var testSecret = apptest.Secret
 
 // started is a running "linkbox serve".
 type started struct {

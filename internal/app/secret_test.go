@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/app"
+	"github.com/linkbox/linkbox/internal/apptest"
 	"github.com/linkbox/linkbox/internal/config"
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/dbtest"
@@ -32,8 +32,7 @@ func startWith(t *testing.T, databaseURL string, vars map[string]string, log io.
 	if err != nil {
 		return err
 	}
-	cheap := accounts.HashParams{Memory: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
-	srv, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(log, nil)), app.Options{Hash: &cheap})
+	srv, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(log, nil)), app.Options{Hash: &apptest.CheapHash})
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,9 @@ func Start(t testing.TB, databaseURL string, settings map[string]string, opt app
 		"LINKBOX_SMS_WEBHOOK_URL":    gw.URL(),
 		"LINKBOX_SMS_WEBHOOK_SECRET": gw.Secret(),
 	}
+	if settings["LINKBOX_SECRET_FILE"] == "" {
+		vars["LINKBOX_SECRET"] = Secret
+	}
 	maps.Copy(vars, settings)
 	cfg, err := config.FromEnv(func(k string) string { return vars[k] }).Parse()
 	if err != nil {
@@ -71,6 +74,12 @@ func Start(t testing.TB, databaseURL string, settings map[string]string, opt app
 	})
 	return &Stack{Server: srv, URL: ts.URL, SMS: gw, Vars: vars}
 }
+
+// Secret is the master secret of a stack whose settings name none, so that
+// commands run beside it (with the same LINKBOX_SECRET) share it. Without
+// one, a PostgreSQL store's secret would be generated into the working
+// directory, the test package's.
+var Secret = strings.Repeat("s", 32)
 
 // CheapHash is a password hash that costs next to nothing, for tests.
 var CheapHash = accounts.HashParams{Memory: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
@@ -96,20 +105,24 @@ func (s *Stack) SignUp(t testing.TB, phone string) string {
 	if r := s.Call(t, "POST", "/v1/auth/verify", "", verify); r.Status != http.StatusOK {
 		t.Fatalf("verify %s: %d %s", phone, r.Status, r.Body)
 	}
-	return s.Login(t, phone)
+	return s.Login(t, phone, Password).Access
 }
 
-// Login logs a verified user in and returns their access token.
-func (s *Stack) Login(t testing.TB, phone string) string {
+// Tokens are a session's token pair.
+type Tokens struct {
+	Access  string `json:"access_token"`
+	Refresh string `json:"refresh_token"`
+}
+
+// Login logs a verified user in, a new session, and returns its tokens.
+func (s *Stack) Login(t testing.TB, phone, password string) Tokens {
 	t.Helper()
-	r := s.Call(t, "POST", "/v1/auth/login", "", map[string]string{"phone": phone, "password": Password})
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &tok) != nil || tok.AccessToken == "" {
+	r := s.Call(t, "POST", "/v1/auth/login", "", map[string]string{"phone": phone, "password": password})
+	var tk Tokens
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &tk) != nil || tk.Access == "" {
 		t.Fatalf("login %s: %d %s", phone, r.Status, r.Body)
 	}
-	return tok.AccessToken
+	return tk
 }
 
 // Response is an answer as a test reads it.

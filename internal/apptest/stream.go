@@ -73,21 +73,17 @@ func readEvents(body io.Reader, events chan<- Event, done <-chan struct{}) {
 	}
 }
 
-// Next returns the stream's next event that carries data, failing after 10 s.
+// Next returns the stream's next event, failing after 10 s.
 func Next(t testing.TB, events <-chan Event) Event {
 	t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case ev, ok := <-events:
-			if !ok {
-				t.Fatal("the stream ended")
-			}
-			if ev.Data != "" {
-				return ev
-			}
-		case <-timeout:
-			t.Fatal("no event for 10 s")
+	select {
+	case ev, ok := <-events:
+		if !ok {
+			t.Fatal("the stream ended")
 		}
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event for 10 s")
 	}
+	return Event{}
 }
