@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/app"
+	"github.com/linkbox/linkbox/internal/apptest"
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/outbox"
 	"github.com/linkbox/linkbox/internal/sms"
 	"github.com/linkbox/linkbox/internal/sms/smstest"
@@ -120,6 +123,42 @@ func TestOnlyServeRunsTheWorkers(t *testing.T) {
 		defer cancel()
 		if m, err := gw.Wait(wctx, to); err != nil || m.Body != body {
 			t.Errorf("serve delivered %+v, %v; want the queued SMS", m, err)
+		}
+	})
+}
+
+// TestOutboxCommands: a given-up SMS is listed with its error (its body
+// is not), and cannot be replayed: its code was erased. An unknown id is
+// refused too.
+func TestOutboxCommands(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		s := apptest.Start(t, url, nil, app.Options{})
+		s.SMS.FailNext(1, http.StatusBadRequest) // a 4xx: given up at once
+		if r := s.Call(t, "POST", "/v1/auth/signup", "", signupOf("+25761234567")); r.Status != http.StatusCreated {
+			t.Fatalf("sign-up: %d %s", r.Status, r.Body)
+		}
+		var out struct{ Messages []outbox.Entry }
+		deadline := time.Now().Add(10 * time.Second)
+		for len(out.Messages) == 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			if err := cli(t, url, &out, "outbox", "list", "--state", "given_up", "--json"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(out.Messages) != 1 || out.Messages[0].Kind != "sms" || out.Messages[0].LastError == "" || out.Messages[0].Attempts != 1 {
+			t.Fatalf("given-up messages = %+v, want the one SMS with its error", out.Messages)
+		}
+		var pending struct{ Messages []outbox.Entry }
+		if err := cli(t, url, &pending, "outbox", "list", "--state", "pending", "--json"); err != nil || len(pending.Messages) != 0 {
+			t.Errorf("pending = %+v, %v; want none", pending.Messages, err)
+		}
+		for _, id := range []string{out.Messages[0].ID, "webhook_unknown"} {
+			if err := cli(t, url, nil, "outbox", "replay", id); !errs.Is(err, errs.NotFound, "outbox_message_not_found") {
+				t.Errorf("replay %s: %v, want outbox_message_not_found", id, err)
+			}
+		}
+		if err := cli(t, url, nil, "outbox", "list", "--state", "sent"); !errs.Is(err, errs.Invalid, "invalid_state") {
+			t.Errorf("list --state sent: %v, want invalid_state", err)
 		}
 	})
 }

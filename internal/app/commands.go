@@ -51,10 +51,10 @@ func commands() []command {
 
 // serverCommands are the commands of the process itself.
 func serverCommands() []command {
-	return []command{
+	return append([]command{
 		{name: "serve", summary: "run the server (the default)", define: serveCommand, config: true},
 		{name: "migrate", summary: "apply database migrations and exit", define: migrateCommand},
-	}
+	}, outboxCommands()...)
 }
 
 func serveCommand(fs *flag.FlagSet) runFunc {

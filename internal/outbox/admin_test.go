@@ -1,0 +1,80 @@
+package outbox_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/errs"
+	"github.com/linkbox/linkbox/internal/outbox"
+)
+
+// TestListAndSweep: List tells the three states apart, newest first; Sweep
+// deletes a delivered message after a week and a given-up one after 30
+// days, and never a pending one.
+func TestListAndSweep(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		d := dbtest.Open(t, url)
+		clk := newClock()
+		o := outbox.New(d, quiet, clk.Now)
+		ok := &recorder{}
+		bad := &recorder{fail: []error{outbox.Permanent(errTransient)}}
+		o.Register("ok", ok, outbox.Policy{Retry: retryTwice})
+		o.Register("bad", bad, outbox.Policy{Retry: retryTwice})
+		enqueue(t, d, o, "ok", 1, true)
+		clk.Advance(time.Millisecond)
+		enqueue(t, d, o, "bad", 2, true)
+		deliverDue(t, o)
+		clk.Advance(time.Millisecond)
+		o.Register("later", &recorder{}, outbox.Policy{Retry: retryTwice})
+		enqueue(t, d, o, "later", 3, true) // not delivered: no round runs after it
+
+		list := func(f outbox.Filter) []outbox.Entry {
+			t.Helper()
+			es, err := o.List(t.Context(), f)
+			if err != nil {
+				t.Fatalf("List(%+v): %v", f, err)
+			}
+			return es
+		}
+		all := list(outbox.Filter{})
+		if len(all) != 3 || all[0].Kind != "later" || all[0].State != outbox.Pending || all[0].NextAttempt == nil ||
+			all[1].Kind != "bad" || all[1].State != outbox.GivenUp || all[1].LastError == "" || all[1].Finished == nil ||
+			all[2].Kind != "ok" || all[2].State != outbox.Delivered || all[2].Attempts != 1 {
+			t.Fatalf("List = %+v", all)
+		}
+		if es := list(outbox.Filter{State: outbox.GivenUp}); len(es) != 1 || es[0].ID != all[1].ID {
+			t.Errorf("given up = %+v", es)
+		}
+		if es := list(outbox.Filter{Kind: "ok"}); len(es) != 1 || es[0].ID != all[2].ID {
+			t.Errorf("kind ok = %+v", es)
+		}
+		if es := list(outbox.Filter{Limit: 1}); len(es) != 1 || es[0].ID != all[0].ID {
+			t.Errorf("limit 1 = %+v", es)
+		}
+		if _, err := o.List(t.Context(), outbox.Filter{State: "sent"}); !errs.Is(err, errs.Invalid, "invalid_state") {
+			t.Errorf("unknown state: %v", err)
+		}
+
+		sweep := func() {
+			t.Helper()
+			if err := o.Sweep(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sweep()
+		if n := len(list(outbox.Filter{})); n != 3 {
+			t.Fatalf("fresh messages swept: %d left", n)
+		}
+		clk.Advance(outbox.Retention.Delivered)
+		sweep()
+		if es := list(outbox.Filter{}); len(es) != 2 || es[0].Kind != "later" || es[1].Kind != "bad" {
+			t.Fatalf("after a week: %+v, want the pending and the given-up one", es)
+		}
+		clk.Advance(outbox.Retention.GivenUp)
+		sweep()
+		if es := list(outbox.Filter{}); len(es) != 1 || es[0].Kind != "later" {
+			t.Fatalf("after 37 days: %+v, want the pending one only", es)
+		}
+	})
+}
