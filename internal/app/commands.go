@@ -54,6 +54,7 @@ func serverCommands() []command {
 	return append([]command{
 		{name: "serve", summary: "run the server (the default)", define: serveCommand, config: true},
 		{name: "migrate", summary: "apply database migrations and exit", define: migrateCommand},
+		{name: "version", summary: "print the version, commit and toolchain of this build (also --version)", define: versionCommand},
 	}, outboxCommands()...)
 }
 
@@ -99,6 +100,8 @@ func dispatch(ctx context.Context, table []command, args []string, e cmdEnv) err
 	case len(args) > 0 && isHelp(args[0]):
 		fmt.Fprint(e.stdout, usage(table))
 		return nil
+	case len(args) == 1 && (args[0] == "--version" || args[0] == "-version"):
+		args = []string{"version"}
 	case len(args) == 0 || strings.HasPrefix(args[0], "-"):
 		args = append([]string{"serve"}, args...)
 	}
