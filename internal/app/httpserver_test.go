@@ -147,3 +147,30 @@ func TestLogsHoldNoLinkToken(t *testing.T) {
 		}
 	})
 }
+
+// TestAPIFallbacks: an unknown path or a wrong method under an API's prefix
+// is answered in that API's JSON error shape; a page's 404 stays the mux's.
+func TestAPIFallbacks(t *testing.T) {
+	s := apptest.Start(t, dbtest.SQLite(t), nil, app.Options{})
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow, want  string
+	}{
+		{"GET", "/v1/auth/login", http.StatusMethodNotAllowed, "POST", `{"error":{"code":"method_not_allowed","message":"GET is not allowed here; allowed: POST"}}`},
+		{"GET", "/v1/nothing", http.StatusNotFound, "", `{"error":{"code":"not_found","message":"No such endpoint: /v1/nothing"}}`},
+		{"DELETE", "/v1/inbox/messages", http.StatusMethodNotAllowed, "GET, HEAD", `{"error":{"code":"method_not_allowed","message":"DELETE is not allowed here; allowed: GET, HEAD"}}`},
+		{"GET", "/api/otp", http.StatusMethodNotAllowed, "POST", `{"message":"GET is not allowed here; allowed: POST"}`},
+		{"POST", "/api/nothing", http.StatusNotFound, "", `{"message":"No such endpoint: /api/nothing"}`},
+	} {
+		r := s.Call(t, c.method, c.path, "", nil)
+		if r.Status != c.status || r.Header.Get("Allow") != c.allow || strings.TrimSpace(string(r.Body)) != c.want ||
+			r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s = %d Allow %q %s %s; want %d Allow %q %s", c.method, c.path, r.Status, r.Header.Get("Allow"),
+				r.Header.Get("Content-Type"), r.Body, c.status, c.allow, c.want)
+		}
+	}
+	if r := s.Call(t, "GET", "/no-such-page", "", nil); r.Status != http.StatusNotFound || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
+		t.Errorf("GET /no-such-page = %d %s, want the mux's 404", r.Status, r.Header.Get("Content-Type"))
+	}
+}

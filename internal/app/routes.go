@@ -7,6 +7,7 @@ import (
 
 	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/config"
+	"github.com/linkbox/linkbox/internal/connect"
 	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/inbox"
 	"github.com/linkbox/linkbox/internal/openapi"
@@ -26,7 +27,13 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 	s.Inbox.Routes(mux, inboxAuth{s.Accounts, s.Web})
 	s.Web.Routes(mux)
 
-	var h http.Handler = mux
+	// What no route takes, under an API's prefix, is answered in that
+	// API's error shape, not with the mux's text/plain.
+	var h http.Handler = httpx.Fallback(mux,
+		httpx.API{Prefix: "/v1/", Render: httpx.RenderNested},
+		httpx.API{Prefix: "/.well-known/", Render: httpx.RenderNested},
+		httpx.API{Prefix: "/api/", Render: connect.RenderError},
+	)
 	h = httpx.WithAccessLog(s.log)(h)
 	h = httpx.WithClientIP(cfg.TrustedProxies)(h)
 	h = httpx.WithSecurityHeaders(cfg.PublicURL)(h)

@@ -103,7 +103,7 @@ func NewService(d *db.DB, keys *secrets.Keyring, ib Inbox, limiter ratelimit.Lim
 		apps: clients.New(d, keys, clients.Config[App]{
 			Kind: appKind, Table: appTable, Limiter: limiter, Now: cfg.Now,
 		}),
-		api: httpx.Adapter{Log: log, Render: renderError},
+		api: httpx.Adapter{Log: log, Render: RenderError},
 	}, nil
 }
 

@@ -78,8 +78,8 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
-// renderError writes e in the Connect API's shape; httpx.Adapter has chosen
+// RenderError writes e in the Connect API's shape; httpx.Adapter has chosen
 // the status and logged the cause.
-func renderError(w http.ResponseWriter, _ *http.Request, status int, e *errs.Error) {
+func RenderError(w http.ResponseWriter, _ *http.Request, status int, e *errs.Error) {
 	httpx.WriteJSON(w, status, errorBody{Message: e.Message})
 }
