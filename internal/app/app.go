@@ -30,7 +30,17 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.LogFormat == "json" {
+		opts.ReplaceAttr = millis
 		h = slog.NewJSONHandler(w, opts)
 	}
 	return slog.New(httpx.LogHandler{Handler: h})
+}
+
+// millis writes durations in JSON logs as milliseconds (a number, 1.25),
+// which log tools sum and chart, not as slog's nanoseconds.
+func millis(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.Float64(a.Key, float64(a.Value.Duration().Microseconds())/1000)
+	}
+	return a
 }

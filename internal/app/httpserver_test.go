@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/linkbox/linkbox/internal/app"
 	"github.com/linkbox/linkbox/internal/apptest"
@@ -172,5 +174,43 @@ func TestAPIFallbacks(t *testing.T) {
 	}
 	if r := s.Call(t, "GET", "/no-such-page", "", nil); r.Status != http.StatusNotFound || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
 		t.Errorf("GET /no-such-page = %d %s, want the mux's 404", r.Status, r.Header.Get("Content-Type"))
+	}
+}
+
+// TestJSONLogs: with LINKBOX_LOG_FORMAT=json the start-up line names the
+// store, the SMS provider, Redis and the limits, and a request's duration
+// is a number of milliseconds.
+func TestJSONLogs(t *testing.T) {
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	vars := map[string]string{"LINKBOX_DATABASE_URL": dbtest.SQLite(t), "LINKBOX_LISTEN": "127.0.0.1:0", "LINKBOX_LOG_FORMAT": "json"}
+	go func() { done <- app.Run(ctx, nil, env(vars), io.Discard, &logs) }()
+	t.Cleanup(func() { cancel(); <-done })
+	line := func(msg string) map[string]any {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			for _, l := range strings.Split(logs.String(), "\n") {
+				var m map[string]any
+				if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == msg {
+					return m
+				}
+			}
+		}
+		t.Fatalf("no %q line in %s", msg, logs.String())
+		return nil
+	}
+	up := line("linkbox listening")
+	if up["store"] != "sqlite" || up["sms_provider"] != "console" || up["redis"] != "none" || up["rate_limits"] != true ||
+		up["sms_budget"] != 1000.0 || up["public_url"] == nil {
+		t.Errorf("start-up line = %v", up)
+	}
+	resp, err := http.Get("http://" + up["addr"].(string) + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if d, ok := line("request")["duration"].(float64); !ok || d <= 0 || d > 10_000 {
+		t.Errorf("request duration = %v, want a number of milliseconds", line("request")["duration"])
 	}
 }

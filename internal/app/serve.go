@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime"
 	"time"
 
@@ -53,7 +54,8 @@ func serve(ctx context.Context, raw config.Raw, stderr io.Writer) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("linkbox listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "store", srv.db.Dialect,
-		"max_conns", maxConns)
+		"sms_provider", cfg.SMSProvider, "redis", redisState(cfg), "rate_limits", cfg.RateLimits,
+		"sms_budget", cfg.SMSBudget, "sms_country_budget", cfg.SMSCountryBudget, "max_conns", maxConns)
 	select {
 	case err := <-errc:
 		return err
@@ -108,4 +110,16 @@ func migrate(ctx context.Context, raw config.Raw, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stderr, "migrations applied")
 	return nil
+}
+
+// redisState says in the start-up line whether limits are shared through
+// Redis: the host it was given, never its password.
+func redisState(cfg config.Config) string {
+	if cfg.RedisURL == "" {
+		return "none"
+	}
+	if u, err := url.Parse(cfg.RedisURL); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "configured"
 }
