@@ -24,6 +24,7 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 	mux.Handle("GET /openapi.json", openapi.Handler())
 	s.Accounts.Routes(mux)
 	s.Connect.Routes(mux)
+	s.DeviceLinks.Routes(mux)
 	s.Inbox.Routes(mux, inboxAuth{s.Accounts, s.Web})
 	s.Web.Routes(mux)
 

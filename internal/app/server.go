@@ -18,6 +18,7 @@ import (
 	"github.com/linkbox/linkbox/internal/config"
 	"github.com/linkbox/linkbox/internal/connect"
 	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/devicelinks"
 	"github.com/linkbox/linkbox/internal/inbox"
 	"github.com/linkbox/linkbox/internal/outbox"
 	"github.com/linkbox/linkbox/internal/ratelimit"
@@ -38,6 +39,8 @@ type Server struct {
 	Connect  *connect.Service
 	Inbox    *inbox.Service
 	Web      *web.Service
+
+	DeviceLinks *devicelinks.Service
 
 	log     *slog.Logger
 	db      *db.DB
@@ -136,6 +139,9 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 	s.Inbox.StreamsPerUser, s.Inbox.StreamsPerIP = cfg.StreamsPerUser, cfg.StreamsPerIP
 	s.Connect, err = connect.NewService(s.db, keys, s.Inbox, s.limiter, connect.Config{PublicURL: cfg.PublicURL, Now: opt.Now}, s.log)
 	if err != nil {
+		return err
+	}
+	if err := s.newDeviceLinks(cfg, keys, opt); err != nil {
 		return err
 	}
 	s.Web, err = web.NewService(s.db, keys, s.Accounts, s.Connect, s.Inbox, web.Config{PublicURL: cfg.PublicURL, Now: opt.Now}, s.log)

@@ -1,0 +1,64 @@
+package devicelinks
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/linkbox/linkbox/internal/errs"
+	"github.com/linkbox/linkbox/internal/httpx"
+)
+
+// The errors of the Device links API, answered as
+// {"success":false,"error":{"code","message"}}:
+//
+//	status  code                    when
+//	401     invalid_api_key         x-api-key missing, unknown, of another kind, of a deleted supplier, or rotated past its 24 h
+//	400     invalid_body            not one JSON object (also: empty body, a field of the wrong type)
+//	400     unsupported_media_type  a Content-Type other than JSON
+//	400     missing_field           redirect_uri absent or ""
+//	400     invalid_field           supplier_user_id or language malformed or too long
+//	413     body_too_large          body over 1 MiB
+//	422     unregistered_redirect_uri  redirect_uri is not exactly one of the supplier's
+//	429     rate_limited            over 100 requests/s (burst 200) per supplier, or 30 wrong keys per minute from one IP
+//	500     internal_error          a fault of ours, logged with the request id
+//
+// Every 4xx leaves the store as it was.
+var (
+	errInvalidAPIKey   = errs.E(errs.Unauthorized, "invalid_api_key", "Invalid API key")
+	errMissingRedirect = errs.E(errs.Invalid, "missing_field", "redirect_uri is required")
+	errUnregistered    = errs.E(errs.Invalid, "unregistered_redirect_uri", "redirect_uri is not one of the supplier's registered redirect URIs")
+	errInvalidUserID   = errs.E(errs.Invalid, "invalid_field", "supplier_user_id must have 1 to 255 printable characters")
+	errInvalidLanguage = errs.E(errs.Invalid, "invalid_field", "language must be a BCP 47 language tag")
+)
+
+// rateLimited is the 429 of a request rate limit.
+func rateLimited(retry time.Duration) error {
+	e := errs.E(errs.TooMany, "rate_limited", "Rate limit exceeded")
+	e.RetryAfter = max(retry, time.Second)
+	return e
+}
+
+type errorBody struct {
+	Success bool        `json:"success"`
+	Error   errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// renderError writes e in the API's shape; httpx.Adapter has chosen the
+// status of its kind and logged the cause. An unregistered redirect_uri is
+// well-formed input the supplier's registration refuses: 422, which no
+// errs.Kind names.
+func renderError(w http.ResponseWriter, _ *http.Request, status int, e *errs.Error) {
+	if e == errUnregistered {
+		status = http.StatusUnprocessableEntity
+	}
+	code := e.Code
+	if code == "invalid_json" {
+		code = "invalid_body"
+	}
+	httpx.WriteJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: e.Message}})
+}

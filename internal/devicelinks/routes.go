@@ -1,0 +1,54 @@
+package devicelinks
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/linkbox/linkbox/internal/errs"
+	"github.com/linkbox/linkbox/internal/httpx"
+	"github.com/linkbox/linkbox/internal/ratelimit"
+)
+
+// Routes registers the supplier API on mux. Every route authenticates the
+// x-api-key header (any case), an IP past package clients' wrong-key limit
+// refused first, and counts one request against the supplier's keyLimit.
+func (s *Service) Routes(mux *http.ServeMux) {
+	mux.Handle("POST /users/{supplier_user_id}/link", s.endpoint(s.handleLink))
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, sup Supplier) error
+
+func (s *Service) endpoint(h handler) http.Handler {
+	return s.api.H(func(w http.ResponseWriter, r *http.Request) error {
+		sup, err := s.suppliers.Authenticate(r.Context(), httpx.ClientIP(r), r.Header.Get("X-Api-Key"))
+		var e *errs.Error
+		switch {
+		case err == nil:
+		case errors.As(err, &e) && e.Kind == errs.Unauthorized:
+			return errInvalidAPIKey
+		case errors.As(err, &e) && e.Kind == errs.TooMany:
+			return rateLimited(e.RetryAfter)
+		default:
+			return err
+		}
+		if err := s.take(w, r, "devicelinks:supplier:"+sup.ID, keyLimit); err != nil {
+			return err
+		}
+		return h(w, r, sup)
+	})
+}
+
+// take counts one event for key under l; a failing limiter lets the
+// request through.
+func (s *Service) take(w http.ResponseWriter, r *http.Request, key string, l ratelimit.Limit) error {
+	res, err := s.limiter.Take(r.Context(), key, l, 1)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "rate limiter failed; request allowed", "err", err, "path", r.URL.Path)
+		return nil
+	}
+	ratelimit.WriteHeaders(w, res)
+	if !res.Allowed {
+		return rateLimited(res.RetryAfter)
+	}
+	return nil
+}
