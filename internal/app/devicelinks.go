@@ -12,10 +12,13 @@ import (
 	"github.com/linkbox/linkbox/internal/secrets"
 )
 
-// newDeviceLinks builds the Device links surface.
+// newDeviceLinks builds the Device links surface, its pages on the web kit.
 func (s *Server) newDeviceLinks(cfg config.Config, keys *secrets.Keyring, opt Options) (err error) {
 	s.DeviceLinks, err = devicelinks.NewService(s.db, keys, s.limiter, devicelinks.Config{PublicURL: cfg.PublicURL, Now: opt.Now}, s.log)
-	return err
+	if err != nil {
+		return err
+	}
+	return s.DeviceLinks.Pages(s.Web.Kit)
 }
 
 // deviceLinksCommands are the Device links surface's commands.

@@ -81,8 +81,8 @@ func (c *contract) probe(t *testing.T, method, path string) {
 }
 
 // notJSON are the directories whose registrations are no JSON API: the
-// hosted HTML pages, and the fake SMS providers' own test servers.
-var notJSON = []string{"internal/web", "internal/sms/smstest"}
+// hosted HTML pages, and the fake SMS providers' and manufacturer's own test servers.
+var notJSON = []string{"internal/web", "internal/sms/smstest", "internal/devicelinks/manufacturertest"}
 
 // registrations reads every mux.Handle and mux.HandleFunc pattern of the
 // module's internal packages, outside notJSON and tests, and returns each

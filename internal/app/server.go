@@ -141,11 +141,11 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 	if err != nil {
 		return err
 	}
-	if err := s.newDeviceLinks(cfg, keys, opt); err != nil {
-		return err
-	}
 	s.Web, err = web.NewService(s.db, keys, s.Accounts, s.Connect, s.Inbox, web.Config{PublicURL: cfg.PublicURL, Now: opt.Now}, s.log)
 	if err != nil {
+		return err
+	}
+	if err := s.newDeviceLinks(cfg, keys, opt); err != nil {
 		return err
 	}
 	// When accounts ends a user's sessions, their page sessions and event

@@ -25,6 +25,7 @@ import (
 	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 	"github.com/linkbox/linkbox/internal/secrets"
+	"github.com/linkbox/linkbox/internal/web"
 )
 
 // Lifetimes and limits of the surface.
@@ -53,6 +54,7 @@ type Service struct {
 	suppliers     *clients.Clients[Supplier]
 	manufacturers *clients.Clients[Manufacturer]
 	api           httpx.Adapter
+	kit           *web.Kit // the hosted pages' kit, set by Pages
 }
 
 // NewService returns a Service over d.

@@ -1,0 +1,134 @@
+package devicelinks_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/linkbox/linkbox/internal/app"
+	"github.com/linkbox/linkbox/internal/apptest"
+	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/devicelinks"
+	"github.com/linkbox/linkbox/internal/devicelinks/manufacturertest"
+)
+
+// flow is a stack with a supplier whose redirect_uri is a receiver on
+// 127.0.0.1, and the fake manufacturer registered as brand "fake".
+type flow struct {
+	st      *apptest.Stack
+	fake    *manufacturertest.Server
+	key     string
+	secret  string
+	back    string
+	results chan url.Values
+}
+
+func newFlow(t *testing.T, dbURL string) *flow {
+	t.Helper()
+	f := &flow{st: apptest.Start(t, dbURL, nil, app.Options{}), fake: manufacturertest.New(t), results: make(chan url.Values, 4)}
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/cb" {
+			f.results <- r.URL.Query()
+		}
+		w.Write([]byte("<p id=back>back at the supplier</p>"))
+	}))
+	t.Cleanup(recv.Close)
+	f.back = recv.URL + "/cb"
+	ctx := context.Background()
+	dl := f.st.Server.DeviceLinks
+	sup, key, err := dl.CreateSupplier(ctx, "Volt", []string{f.back})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.key = key
+	if f.secret, err = dl.SetWebhook(ctx, sup.ID, "http://127.0.0.1:9/hook"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = dl.AddManufacturer(ctx, devicelinks.NewManufacturer{Brand: "fake", Name: "Fake Heat",
+		AuthorizeURL: f.fake.URL + "/authorize", TokenURL: f.fake.URL + "/token", DevicesURL: f.fake.URL + "/devices",
+		SettingsURL: f.fake.URL + "/settings", ClientID: manufacturertest.ClientID, ClientSecret: manufacturertest.ClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// link starts a session for userID and returns its link_url.
+func (f *flow) link(t *testing.T, userID, lang string) string {
+	t.Helper()
+	resp := f.st.Call(t, "POST", "/users/"+userID+"/link", "", map[string]string{"redirect_uri": f.back, "language": lang}, "x-api-key", f.key)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("link: %d %s", resp.Status, resp.Body)
+	}
+	return resp.JSON(t)["data"].(map[string]any)["link_url"].(string)
+}
+
+// connect drives the browser through the brand choice and returns the
+// result the supplier received, its signature checked.
+func (f *flow) connect(t *testing.T, b context.Context, linkURL string) url.Values {
+	t.Helper()
+	if err := apptest.Do(b, chromedp.Navigate(linkURL), chromedp.Click("#brand-fake")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case v := <-f.results:
+		sig, err := devicelinks.Sign(f.secret, v)
+		if err != nil || v.Get("signature") != sig {
+			t.Fatalf("signature %q, want %q (%v)", v.Get("signature"), sig, err)
+		}
+		return v
+	case <-time.After(10 * time.Second):
+		loc, _ := chromedp.Run(b, chromedp.Location())
+		body, _ := apptest.Text(b, "body")
+		t.Fatalf("the supplier got no redirect; the browser is at %s: %.300s", loc, body)
+	}
+	return nil
+}
+
+func TestConnectFlow(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, dbURL string) {
+		f := newFlow(t, dbURL)
+		b := apptest.Browser(t)
+
+		// The page speaks the session's language.
+		link := f.link(t, "user-1", "nl")
+		if err := apptest.Do(b, chromedp.Navigate(link)); err != nil {
+			t.Fatal(err)
+		}
+		if h, err := apptest.Text(b, "#connect-title"); err != nil || h != "Verbind je apparaat met Volt" {
+			t.Fatalf("heading %q, %v", h, err)
+		}
+
+		// Happy path.
+		v := f.connect(t, b, link)
+		nox := v.Get("nox_user_id")
+		if v.Get("connection_status") != "connected" || nox == "" || v.Get("supplier_user_id") != "user-1" ||
+			v.Get("manufacturer") != "fake" || v.Get("connected_at") == "" {
+			t.Fatalf("result %v", v)
+		}
+
+		// Relinking the same supplier_user_id keeps the nox user.
+		f.fake.SetDevices(manufacturertest.Device{ID: "ev-9", Type: "ev_charger"})
+		if v := f.connect(t, b, f.link(t, "user-1", "en")); v.Get("nox_user_id") != nox || v.Get("connection_status") != "connected" {
+			t.Fatalf("relink: %v, want nox %s", v, nox)
+		}
+		// The same device through another supplier_user_id: another nox user.
+		if v := f.connect(t, b, f.link(t, "user-2", "en")); v.Get("nox_user_id") == nox || v.Get("nox_user_id") == "" {
+			t.Fatalf("second user: %v", v)
+		}
+
+		// Denied at the manufacturer: failed, back at the supplier.
+		f.fake.SetDeny(true)
+		if v := f.connect(t, b, f.link(t, "user-3", "en")); v.Get("connection_status") != "failed" || v.Get("error") != "access_denied" || v.Get("nox_user_id") != "" {
+			t.Fatalf("deny: %v", v)
+		}
+		if n, err := f.st.Server.DeviceLinks.Rows(context.Background(), "devicelinks_mappings"); err != nil || n != 2 {
+			t.Fatalf("mappings: %d, %v", n, err)
+		}
+	})
+}
