@@ -30,7 +30,12 @@ type flow struct {
 
 func newFlow(t *testing.T, dbURL string) *flow {
 	t.Helper()
-	f := &flow{st: apptest.Start(t, dbURL, nil, app.Options{}), fake: manufacturertest.New(t), results: make(chan url.Values, 4)}
+	return newFlowWith(t, dbURL, app.Options{})
+}
+
+func newFlowWith(t *testing.T, dbURL string, opt app.Options) *flow {
+	t.Helper()
+	f := &flow{st: apptest.Start(t, dbURL, nil, opt), fake: manufacturertest.New(t), results: make(chan url.Values, 4)}
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/cb" {
 			f.results <- r.URL.Query()
