@@ -25,6 +25,7 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 	s.Accounts.Routes(mux)
 	s.Connect.Routes(mux)
 	s.DeviceLinks.Routes(mux)
+	s.numbersRoutes(mux)
 	s.Inbox.Routes(mux, inboxAuth{s.Accounts, s.Web})
 	s.Web.Routes(mux)
 

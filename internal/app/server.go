@@ -41,6 +41,7 @@ type Server struct {
 	Web      *web.Service
 
 	DeviceLinks *devicelinks.Service
+	Numbers     numbersSurface
 
 	log     *slog.Logger
 	db      *db.DB
@@ -89,6 +90,7 @@ func (s *Server) Start(ctx context.Context) {
 	s.wg.Go(func() { s.outbox.Run(bg) })
 	s.wg.Go(func() { s.sweep(bg) })
 	s.wg.Go(func() { s.Inbox.Run(bg) })
+	s.wg.Go(func() { s.runNumbers(bg) })
 }
 
 func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) error {
@@ -143,6 +145,9 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 	}
 	s.Web, err = web.NewService(s.db, keys, s.Accounts, s.Connect, s.Inbox, web.Config{PublicURL: cfg.PublicURL, Now: opt.Now}, s.log)
 	if err != nil {
+		return err
+	}
+	if err := s.buildNumbers(cfg, opt); err != nil {
 		return err
 	}
 	if err := s.newDeviceLinks(cfg, keys, opt); err != nil {

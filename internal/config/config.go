@@ -43,6 +43,12 @@ type Config struct {
 	HashConcurrency  int           // password hashes computed at once
 	StreamsPerUser   int           // open event streams per user on one instance; 0: no cap
 	StreamsPerIP     int           // open event streams per client address on one instance; 0: no cap
+	// The Numbers API's: money per credit (a decimal), credits granted on
+	// approval, and how long a number is not rented for a service to
+	// another account (0: off).
+	NumbersCreditValue string
+	NumbersFreeCredits int64
+	NumbersCooldown    time.Duration
 }
 
 // setting is one variable and its flag.
@@ -77,6 +83,9 @@ var settings = []setting{
 	{"LINKBOX_HASH_CONCURRENCY", "hash-concurrency", "", "password hashes computed at once (default: number of CPUs)"},
 	{"LINKBOX_STREAMS_PER_USER", "streams-per-user", "10", "open event streams per user on one instance; a new one beyond it closes the oldest (0: no cap)"},
 	{"LINKBOX_STREAMS_PER_IP", "streams-per-ip", "100", "open event streams per client address (IPv6: per /64) on one instance; beyond it 429 (0: no cap)"},
+	{"LINKBOX_NUMBERS_CREDIT_VALUE", "numbers-credit-value", "0.0005", "Numbers API: money value of one credit (a decimal)"},
+	{"LINKBOX_NUMBERS_FREE_CREDITS", "numbers-free-credits", "0", "Numbers API: credits granted when an account is approved"},
+	{"LINKBOX_NUMBERS_SERVICE_COOLDOWN", "numbers-service-cooldown", "720h", "Numbers API: a number is not rented for a service to another account within this (0: off)"},
 }
 
 // Raw holds the configuration as strings, keyed by variable name, before it
@@ -173,6 +182,17 @@ func (raw Raw) Parse() (Config, error) {
 	c.SMSCountryBudget = parseBudget(raw, "LINKBOX_SMS_COUNTRY_BUDGET", add)
 	c.StreamsPerUser = parseCap(raw, "LINKBOX_STREAMS_PER_USER", add)
 	c.StreamsPerIP = parseCap(raw, "LINKBOX_STREAMS_PER_IP", add)
+	c.NumbersCreditValue = raw["LINKBOX_NUMBERS_CREDIT_VALUE"]
+	if n, err := strconv.ParseInt(raw["LINKBOX_NUMBERS_FREE_CREDITS"], 10, 64); err != nil || n < 0 {
+		add(fmt.Errorf("LINKBOX_NUMBERS_FREE_CREDITS %q: want a non-negative integer", raw["LINKBOX_NUMBERS_FREE_CREDITS"]))
+	} else {
+		c.NumbersFreeCredits = n
+	}
+	if d, err := time.ParseDuration(raw["LINKBOX_NUMBERS_SERVICE_COOLDOWN"]); err != nil || d < 0 {
+		add(fmt.Errorf("LINKBOX_NUMBERS_SERVICE_COOLDOWN %q: want a duration such as 720h, or 0 for none", raw["LINKBOX_NUMBERS_SERVICE_COOLDOWN"]))
+	} else {
+		c.NumbersCooldown = d
+	}
 	countries, err := parseCountries(raw["LINKBOX_SMS_COUNTRIES"])
 	if err != nil {
 		add(err)

@@ -56,10 +56,12 @@ CREATE TABLE numbers_accounts (
 );
 
 -- The append-only credit ledger: credits signed, balance_after the
--- account's credits once applied.
+-- account's credits once applied, seq the entry's number within the account
+-- (1, 2, …, taken while the account's row is locked by the same update).
 CREATE TABLE numbers_ledger (
 	id            TEXT PRIMARY KEY,
 	user_id       TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	seq           BIGINT NOT NULL,
 	type          TEXT NOT NULL,
 	credits       BIGINT NOT NULL,
 	balance_after BIGINT NOT NULL,
@@ -67,7 +69,7 @@ CREATE TABLE numbers_ledger (
 	reason        TEXT NOT NULL,
 	created_at    BIGINT NOT NULL
 );
-CREATE INDEX numbers_ledger_user ON numbers_ledger (user_id, created_at);
+CREATE UNIQUE INDEX numbers_ledger_user ON numbers_ledger (user_id, seq);
 
 -- Rentals: waiting, received, finished, cancelled, expired. refunded is set
 -- once, by the transition that refunds.
