@@ -17,6 +17,8 @@ import (
 //	400     unsupported_media_type  a Content-Type other than JSON
 //	400     missing_field           redirect_uri absent or ""
 //	400     invalid_field           supplier_user_id or language malformed or too long
+//	404     user_not_found          GET /users/{id}, DELETE …/devices/{device_id}: no mapping for the supplier_user_id
+//	404     device_not_found        DELETE …/devices/{device_id}: the mapping has no such device
 //	413     body_too_large          body over 1 MiB
 //	422     unregistered_redirect_uri  redirect_uri is not exactly one of the supplier's
 //	429     rate_limited            over 100 requests/s (burst 200) per supplier, or 30 wrong keys per minute from one IP

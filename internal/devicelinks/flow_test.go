@@ -117,6 +117,10 @@ func TestConnectFlow(t *testing.T) {
 			t.Fatalf("result %v", v)
 		}
 
+		if u := f.st.Call(t, "GET", "/users/user-1", "", nil, "x-api-key", f.key).JSON(t); u["data"].(map[string]any)["nox_user_id"] != nox ||
+			len(u["data"].(map[string]any)["devices"].([]any)) != 1 {
+			t.Fatalf("GET /users/user-1: %v", u)
+		}
 		// Relinking the same supplier_user_id keeps the nox user.
 		f.fake.SetDevices(manufacturertest.Device{ID: "ev-9", Type: "ev_charger"})
 		if v := f.connect(t, b, f.link(t, "user-1", "en")); v.Get("nox_user_id") != nox || v.Get("connection_status") != "connected" {
@@ -127,12 +131,25 @@ func TestConnectFlow(t *testing.T) {
 			t.Fatalf("second user: %v", v)
 		}
 
+		if u := f.st.Call(t, "GET", "/users/user-1", "", nil, "x-api-key", f.key).JSON(t); u["data"].(map[string]any)["devices"].([]any)[0].(map[string]any)["id"] != "ev-9" {
+			t.Fatalf("relinked device: %v", u)
+		}
+		if r := f.st.Call(t, "DELETE", "/users/user-2/devices/nope", "", nil, "x-api-key", f.key); r.Status != http.StatusNotFound {
+			t.Fatalf("delete unknown device: %d %s", r.Status, r.Body)
+		}
+		if r := f.st.Call(t, "DELETE", "/users/user-2/devices/ev-9", "", nil, "x-api-key", f.key); r.Status != http.StatusOK {
+			t.Fatalf("delete device: %d %s", r.Status, r.Body)
+		}
+		if r := f.st.Call(t, "GET", "/users/user-2", "", nil, "x-api-key", f.key); r.Status != http.StatusNotFound {
+			t.Fatalf("after the last device: %d %s", r.Status, r.Body)
+		}
+
 		// Denied at the manufacturer: failed, back at the supplier.
 		f.fake.SetDeny(true)
 		if v := f.connect(t, b, f.link(t, "user-3", "en")); v.Get("connection_status") != "failed" || v.Get("error") != "access_denied" || v.Get("nox_user_id") != "" {
 			t.Fatalf("deny: %v", v)
 		}
-		if n, err := f.st.Server.DeviceLinks.Rows(context.Background(), "devicelinks_mappings"); err != nil || n != 2 {
+		if n, err := f.st.Server.DeviceLinks.Rows(context.Background(), "devicelinks_mappings"); err != nil || n != 1 {
 			t.Fatalf("mappings: %d, %v", n, err)
 		}
 	})

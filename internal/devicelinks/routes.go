@@ -14,6 +14,8 @@ import (
 // refused first, and counts one request against the supplier's keyLimit.
 func (s *Service) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /users/{supplier_user_id}/link", s.endpoint(s.handleLink))
+	mux.Handle("GET /users/{supplier_user_id}", s.endpoint(s.handleGetUser))
+	mux.Handle("DELETE /users/{supplier_user_id}/devices/{device_id}", s.endpoint(s.handleDeleteDevice))
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, sup Supplier) error
