@@ -73,11 +73,16 @@ func (f *flow) link(t *testing.T, userID, lang string) string {
 	return resp.JSON(t)["data"].(map[string]any)["link_url"].(string)
 }
 
-// connect drives the browser through the brand choice and returns the
-// result the supplier received, its signature checked.
+// connect drives the browser through the brand choice (or, for no
+// linkURL, the picker's device b2) and returns the result the supplier
+// received, its signature checked.
 func (f *flow) connect(t *testing.T, b context.Context, linkURL string) url.Values {
 	t.Helper()
-	if err := apptest.Do(b, chromedp.Navigate(linkURL), chromedp.Click("#brand-fake")); err != nil {
+	steps := []chromedp.Action[chromedp.Void]{chromedp.Click("#device-b2")}
+	if linkURL != "" {
+		steps = []chromedp.Action[chromedp.Void]{chromedp.Navigate(linkURL), chromedp.Click("#brand-fake")}
+	}
+	if err := apptest.Do(b, steps...); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -144,12 +149,24 @@ func TestConnectFlow(t *testing.T) {
 			t.Fatalf("after the last device: %d %s", r.Status, r.Body)
 		}
 
+		// Several devices: the user picks one.
+		f.fake.SetDevices(manufacturertest.Device{ID: "a1", Name: "Attic", Type: "heat_pump"}, manufacturertest.Device{ID: "b2", Name: "Basement", Type: "battery"})
+		if err := apptest.Do(b, chromedp.Navigate(f.link(t, "user-4", "en")), chromedp.Click("#brand-fake"), chromedp.WaitVisible("#device-b2")); err != nil {
+			t.Fatal(err)
+		}
+		if v := f.connect(t, b, ""); v.Get("connection_status") != "connected" {
+			t.Fatalf("picker: %v", v)
+		}
+		if u := f.st.Call(t, "GET", "/users/user-4", "", nil, "x-api-key", f.key).JSON(t); u["data"].(map[string]any)["devices"].([]any)[0].(map[string]any)["id"] != "b2" {
+			t.Fatalf("picked device: %v", u)
+		}
+
 		// Denied at the manufacturer: failed, back at the supplier.
 		f.fake.SetDeny(true)
 		if v := f.connect(t, b, f.link(t, "user-3", "en")); v.Get("connection_status") != "failed" || v.Get("error") != "access_denied" || v.Get("nox_user_id") != "" {
 			t.Fatalf("deny: %v", v)
 		}
-		if n, err := f.st.Server.DeviceLinks.Rows(context.Background(), "devicelinks_mappings"); err != nil || n != 1 {
+		if n, err := f.st.Server.DeviceLinks.Rows(context.Background(), "devicelinks_mappings"); err != nil || n != 2 {
 			t.Fatalf("mappings: %d, %v", n, err)
 		}
 	})
