@@ -13,6 +13,7 @@ import (
 	"github.com/linkbox/linkbox/internal/config"
 	"github.com/linkbox/linkbox/internal/idempotency"
 	"github.com/linkbox/linkbox/internal/numbers"
+	"github.com/linkbox/linkbox/internal/secrets"
 )
 
 // numbersSurface is the Numbers API with the Idempotency-Key store its
@@ -23,8 +24,8 @@ type numbersSurface struct {
 }
 
 // buildNumbers builds the Numbers API; the Accounts service must be built.
-func (s *Server) buildNumbers(cfg config.Config, opt Options) error {
-	svc, err := numbers.NewService(s.db, s.Accounts, s.limiter, numbers.Config{
+func (s *Server) buildNumbers(cfg config.Config, keys *secrets.Keyring, opt Options) error {
+	svc, err := numbers.NewService(s.db, s.Accounts, keys, s.Inbox, s.limiter, numbers.Config{
 		CreditValue: cfg.NumbersCreditValue, FreeCredits: cfg.NumbersFreeCredits, Cooldown: cfg.NumbersCooldown, Now: opt.Now,
 	}, s.log)
 	if err != nil {
@@ -67,6 +68,9 @@ func numbersCommands() []command {
 		{name: "numbers add", summary: "add a number to the pool", define: numbersAdd},
 		{name: "numbers list", summary: "list the pool", define: numbersList},
 		{name: "numbers remove", summary: "remove a free number from the pool", args: []string{"NUMBER"}, define: numbersRemove},
+		{name: "gateways create", summary: "register an SMS Gateway for Android device; prints its webhook secret once", define: gatewaysCreate},
+		{name: "gateways list", summary: "list the SMS gateways", define: gatewaysList},
+		{name: "gateways remove", summary: "remove an SMS gateway (its numbers stay, without it)", args: []string{"ID"}, define: gatewaysRemove},
 		{name: "users approve", summary: "let an account rent numbers (grants the free credits once)", define: usersApprove},
 		{name: "credits grant", summary: "add credits to an account (negative: take back, never below zero)", define: creditsGrant},
 	}
@@ -212,6 +216,58 @@ func creditsGrant(fs *flag.FlagSet) runFunc {
 			}
 			return printResult(e.stdout, *asJSON, map[string]any{"userId": a.UserID, "credits": a.Credits},
 				[][2]string{{"account", a.UserID}, {"credits", fmt.Sprint(a.Credits)}})
+		})
+	}
+}
+
+func gatewaysCreate(fs *flag.FlagSet) runFunc {
+	name := fs.String("name", "", "the gateway's `name` (required)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	return func(ctx context.Context, e cmdEnv, _ []string) error {
+		return withAdmin(ctx, e.raw, e.stderr, func(srv *Server) error {
+			g, secret, err := srv.Numbers.CreateGateway(ctx, *name)
+			if err != nil {
+				return err
+			}
+			return printResult(e.stdout, *asJSON, map[string]string{"id": g.ID, "secret": secret},
+				[][2]string{{"id", g.ID}, {"secret", secret + "   (shown once: set it as the app's webhook signing key)"}})
+		})
+	}
+}
+
+func gatewaysList(fs *flag.FlagSet) runFunc {
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	return func(ctx context.Context, e cmdEnv, _ []string) error {
+		return withAdmin(ctx, e.raw, e.stderr, func(srv *Server) error {
+			list, err := srv.Numbers.ListGateways(ctx)
+			if err != nil {
+				return err
+			}
+			if *asJSON {
+				out := make([]map[string]string, 0, len(list))
+				for _, g := range list {
+					out = append(out, map[string]string{"id": g.ID, "name": g.Name, "createdAt": g.CreatedAt.Format(time.RFC3339)})
+				}
+				return printResult(e.stdout, true, map[string]any{"gateways": out}, nil)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tCREATED")
+			for _, g := range list {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", g.ID, g.Name, g.CreatedAt.Format(time.RFC3339))
+			}
+			return tw.Flush()
+		})
+	}
+}
+
+func gatewaysRemove(fs *flag.FlagSet) runFunc {
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	return func(ctx context.Context, e cmdEnv, args []string) error {
+		return withAdmin(ctx, e.raw, e.stderr, func(srv *Server) error {
+			if err := srv.Numbers.RemoveGateway(ctx, args[0]); err != nil {
+				return err
+			}
+			return printResult(e.stdout, *asJSON, map[string]any{"id": args[0], "removed": true}, [][2]string{{"removed", args[0]}})
 		})
 	}
 }

@@ -147,7 +147,7 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 	if err != nil {
 		return err
 	}
-	if err := s.buildNumbers(cfg, opt); err != nil {
+	if err := s.buildNumbers(cfg, keys, opt); err != nil {
 		return err
 	}
 	if err := s.newDeviceLinks(cfg, keys, opt); err != nil {

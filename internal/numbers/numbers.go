@@ -10,6 +10,7 @@
 package numbers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,8 +21,18 @@ import (
 	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/httpx"
+	"github.com/linkbox/linkbox/internal/inbox"
 	"github.com/linkbox/linkbox/internal/ratelimit"
+	"github.com/linkbox/linkbox/internal/secrets"
 )
+
+// Inbox delivers a rental's SMS to its renter, inside the caller's
+// transaction. *inbox.Service implements it.
+type Inbox interface {
+	Add(ctx context.Context, tx *db.Tx, m inbox.NewMessage) (num int64, err error)
+}
+
+var _ Inbox = (*inbox.Service)(nil)
 
 // Lifetimes of a rental.
 const (
@@ -49,6 +60,8 @@ type Config struct {
 type Service struct {
 	db          *db.DB
 	acc         *accounts.Service
+	keys        *secrets.Keyring
+	inbox       Inbox
 	limiter     ratelimit.Limiter
 	log         *slog.Logger
 	now0        func() time.Time
@@ -59,9 +72,9 @@ type Service struct {
 }
 
 // NewService returns a Service over d, authenticating with acc's tokens.
-func NewService(d *db.DB, acc *accounts.Service, limiter ratelimit.Limiter, cfg Config, log *slog.Logger) (*Service, error) {
-	if d == nil || acc == nil || limiter == nil || log == nil {
-		return nil, errors.New("numbers: store, accounts, limiter and logger are required")
+func NewService(d *db.DB, acc *accounts.Service, keys *secrets.Keyring, ib Inbox, limiter ratelimit.Limiter, cfg Config, log *slog.Logger) (*Service, error) {
+	if d == nil || acc == nil || keys == nil || ib == nil || limiter == nil || log == nil {
+		return nil, errors.New("numbers: store, accounts, keyring, inbox, limiter and logger are required")
 	}
 	cv, err := ParseMoney(cfg.CreditValue)
 	if err != nil || cv <= 0 {
@@ -74,7 +87,7 @@ func NewService(d *db.DB, acc *accounts.Service, limiter ratelimit.Limiter, cfg 
 		cfg.Now = time.Now
 	}
 	return &Service{
-		db: d, acc: acc, limiter: limiter, log: log, now0: cfg.Now,
+		db: d, acc: acc, keys: keys, inbox: ib, limiter: limiter, log: log, now0: cfg.Now,
 		creditValue: cv, freeCredits: cfg.FreeCredits, cooldown: cfg.Cooldown,
 		api: httpx.Adapter{Log: log, Render: renderError},
 	}, nil

@@ -38,6 +38,7 @@ func (s *Service) Routes(mux *http.ServeMux, idem Middleware) {
 	mux.Handle("POST /api/internal/rentals/{id}/cancel", s.account(rentLimit, s.handleCancel))
 	mux.Handle("POST /api/internal/rentals/{id}/finish", s.account(rentLimit, s.handleFinish))
 	mux.Handle("POST /api/internal/rentals/{id}/report", s.account(rentLimit, s.handleReport))
+	mux.Handle("POST /api/webhooks/smsgate/{gateway_id}", s.api.H(s.handleSMSGate))
 }
 
 // handler is an endpoint run for an authenticated account.
