@@ -178,15 +178,13 @@ func distinct(v []string) int {
 // TestConcurrentRents: 40 rents at once with credits for 10.
 func TestConcurrentRents(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
-		{
-			f := start(t, url, 50, 1000, nil)
-			codes, got := rentAll(t, f, 40)
-			if codes[200] != 10 || codes[402] != 30 || distinct(got) != 10 {
-				t.Fatalf("answers %v, %d distinct numbers", codes, distinct(got))
-			}
-			if c := f.checkLedger(t); c != 0 {
-				t.Fatalf("left %d credits", c)
-			}
+		f := start(t, url, 50, 1000, nil)
+		codes, got := rentAll(t, f, 40)
+		if codes[200] != 10 || codes[402] != 30 || distinct(got) != 10 {
+			t.Fatalf("answers %v, %d distinct numbers", codes, distinct(got))
+		}
+		if c := f.checkLedger(t); c != 0 {
+			t.Fatalf("left %d credits", c)
 		}
 	})
 }
@@ -194,15 +192,13 @@ func TestConcurrentRents(t *testing.T) {
 // TestConcurrentRentsPool: 40 rents at once on a pool of 10.
 func TestConcurrentRentsPool(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
-		{
-			f := start(t, url, 10, 100000, nil)
-			codes, got := rentAll(t, f, 40)
-			if codes[200] != 10 || codes[404] != 30 || distinct(got) != 10 {
-				t.Fatalf("answers %v, %d distinct numbers", codes, distinct(got))
-			}
-			if c := f.checkLedger(t); c != 100000-1000 {
-				t.Fatalf("left %d credits", c)
-			}
+		f := start(t, url, 10, 100000, nil)
+		codes, got := rentAll(t, f, 40)
+		if codes[200] != 10 || codes[404] != 30 || distinct(got) != 10 {
+			t.Fatalf("answers %v, %d distinct numbers", codes, distinct(got))
+		}
+		if c := f.checkLedger(t); c != 100000-1000 {
+			t.Fatalf("left %d credits", c)
 		}
 	})
 }
@@ -210,19 +206,17 @@ func TestConcurrentRentsPool(t *testing.T) {
 // TestConcurrentReplays: 10 rents at once with one Idempotency-Key.
 func TestConcurrentReplays(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
-		{
-			f := start(t, url, 10, 100000, nil)
-			codes, got := rentAll(t, f, 10, "Idempotency-Key", "k-1")
-			if codes[200] != 10 || distinct(got) != 1 {
-				t.Fatalf("answers %v, %d distinct numbers", codes, distinct(got))
-			}
-			if c := f.checkLedger(t); c != 100000-100 {
-				t.Fatalf("left %d credits: charged more than once", c)
-			}
-			r := f.st.Call(t, "POST", "/api/internal/rent", f.token, map[string]string{"service": "telegram", "country": "GB"}, "Idempotency-Key", "k-1")
-			if r.Status != 422 || r.JSON(t)["success"] != false {
-				t.Fatalf("other body: %d %s", r.Status, r.Body)
-			}
+		f := start(t, url, 10, 100000, nil)
+		codes, got := rentAll(t, f, 10, "Idempotency-Key", "k-1")
+		if codes[200] != 10 || distinct(got) != 1 {
+			t.Fatalf("answers %v, %d distinct numbers", codes, distinct(got))
+		}
+		if c := f.checkLedger(t); c != 100000-100 {
+			t.Fatalf("left %d credits: charged more than once", c)
+		}
+		r := f.st.Call(t, "POST", "/api/internal/rent", f.token, map[string]string{"service": "telegram", "country": "GB"}, "Idempotency-Key", "k-1")
+		if r.Status != 422 || r.JSON(t)["success"] != false {
+			t.Fatalf("other body: %d %s", r.Status, r.Body)
 		}
 	})
 }
