@@ -164,6 +164,9 @@ func TestAPIFallbacks(t *testing.T) {
 		{"DELETE", "/v1/inbox/messages", http.StatusMethodNotAllowed, "GET, HEAD", `{"error":{"code":"method_not_allowed","message":"DELETE is not allowed here; allowed: GET, HEAD"}}`},
 		{"GET", "/api/otp", http.StatusMethodNotAllowed, "POST", `{"message":"GET is not allowed here; allowed: POST"}`},
 		{"POST", "/api/nothing", http.StatusNotFound, "", `{"message":"No such endpoint: /api/nothing"}`},
+		{"GET", "/api/internal/rent", http.StatusMethodNotAllowed, "POST", `{"success":false,"error":"GET is not allowed here; allowed: POST"}`},
+		{"GET", "/api/public/nothing", http.StatusNotFound, "", `{"success":false,"error":"No such endpoint: /api/public/nothing"}`},
+		{"GET", "/users/u1/link", http.StatusMethodNotAllowed, "POST", `{"success":false,"error":{"code":"method_not_allowed","message":"GET is not allowed here; allowed: POST"}}`},
 	} {
 		r := s.Call(t, c.method, c.path, "", nil)
 		if r.Status != c.status || r.Header.Get("Allow") != c.allow || strings.TrimSpace(string(r.Body)) != c.want ||

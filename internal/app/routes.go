@@ -8,8 +8,10 @@ import (
 	"github.com/linkbox/linkbox/internal/accounts"
 	"github.com/linkbox/linkbox/internal/config"
 	"github.com/linkbox/linkbox/internal/connect"
+	"github.com/linkbox/linkbox/internal/devicelinks"
 	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/inbox"
+	"github.com/linkbox/linkbox/internal/numbers"
 	"github.com/linkbox/linkbox/internal/openapi"
 	"github.com/linkbox/linkbox/internal/web"
 )
@@ -35,6 +37,11 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 		httpx.API{Prefix: "/v1/", Render: httpx.RenderNested},
 		httpx.API{Prefix: "/.well-known/", Render: httpx.RenderNested},
 		httpx.API{Prefix: "/api/", Render: connect.RenderError},
+		httpx.API{Prefix: "/api/public/", Render: numbers.RenderError},
+		httpx.API{Prefix: "/api/internal/", Render: numbers.RenderError},
+		httpx.API{Prefix: "/api/user/", Render: numbers.RenderError},
+		httpx.API{Prefix: "/api/webhooks/", Render: numbers.RenderError},
+		httpx.API{Prefix: "/users/", Render: devicelinks.RenderError},
 	)
 	h = httpx.WithAccessLog(s.log)(h)
 	h = httpx.WithClientIP(cfg.TrustedProxies)(h)

@@ -71,7 +71,7 @@ func NewService(d *db.DB, keys *secrets.Keyring, limiter ratelimit.Limiter, cfg 
 		cfg.Now = time.Now
 	}
 	s := &Service{db: d, keys: keys, limiter: limiter, cfg: cfg, log: log,
-		api: httpx.Adapter{Log: log, Render: renderError}}
+		api: httpx.Adapter{Log: log, Render: RenderError}}
 	s.suppliers = clients.New(d, keys, clients.Config[Supplier]{Kind: supplierKind, Table: s.supplierTable(), Limiter: limiter, Now: cfg.Now})
 	s.manufacturers = clients.New(d, keys, clients.Config[Manufacturer]{Kind: manufacturerKind, Table: s.manufacturerTable(), Limiter: limiter, Now: cfg.Now})
 	return s, nil

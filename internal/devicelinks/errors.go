@@ -50,11 +50,11 @@ type errorDetail struct {
 	Message string `json:"message"`
 }
 
-// renderError writes e in the API's shape; httpx.Adapter has chosen the
+// RenderError writes e in the Device links API's shape; httpx.Adapter has chosen the
 // status of its kind and logged the cause. An unregistered redirect_uri is
 // well-formed input the supplier's registration refuses: 422, which no
 // errs.Kind names.
-func renderError(w http.ResponseWriter, _ *http.Request, status int, e *errs.Error) {
+func RenderError(w http.ResponseWriter, _ *http.Request, status int, e *errs.Error) {
 	if e == errUnregistered {
 		status = http.StatusUnprocessableEntity
 	}

@@ -67,7 +67,9 @@ type errorBody struct {
 	Error   string `json:"error"`
 }
 
-func renderError(w http.ResponseWriter, _ *http.Request, status int, e *errs.Error) {
+// RenderError writes e in the Numbers API's shape, at the status its code
+// calls for when the kinds of errs name none (402, 422).
+func RenderError(w http.ResponseWriter, _ *http.Request, status int, e *errs.Error) {
 	if s, ok := statusOf[e.Code]; ok {
 		status = s
 	}

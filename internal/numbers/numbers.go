@@ -89,7 +89,7 @@ func NewService(d *db.DB, acc *accounts.Service, keys *secrets.Keyring, ib Inbox
 	return &Service{
 		db: d, acc: acc, keys: keys, inbox: ib, limiter: limiter, log: log, now0: cfg.Now,
 		creditValue: cv, freeCredits: cfg.FreeCredits, cooldown: cfg.Cooldown,
-		api: httpx.Adapter{Log: log, Render: renderError},
+		api: httpx.Adapter{Log: log, Render: RenderError},
 	}, nil
 }
 
