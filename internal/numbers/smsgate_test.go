@@ -111,3 +111,50 @@ func rentalSMS(t *testing.T, f fixture, id string) []any {
 	r := f.st.Call(t, "GET", "/api/internal/rentals/"+id, f.token, nil)
 	return r.JSON(t)["data"].(map[string]any)["sms"].([]any)
 }
+
+// TestLateSMS: an SMS that arrives after its rental expired (and was
+// refunded) is stored on the rental and shown, and moves no credit: the
+// rental stays expired, is not charged again and not refunded twice.
+func TestLateSMS(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		f := start(t, url, 0, 1000, nil)
+		ctx := context.Background()
+		n := f.st.Server.Numbers
+		gw, secret, err := n.CreateGateway(ctx, "pixel")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.AddNumber(ctx, numbers.Number{Number: "+12025550998", Country: "US", Operator: "verizon",
+			Services: []string{"telegram"}, GatewayID: gw.ID, SIM: 2}); err != nil {
+			t.Fatal(err)
+		}
+		r := f.st.Call(t, "POST", "/api/internal/rent", f.token, map[string]string{"service": "telegram", "country": "US"})
+		if r.Status != 200 {
+			t.Fatalf("rent: %d %s", r.Status, r.Body)
+		}
+		id := r.JSON(t)["data"].(map[string]any)["id"].(string)
+		f.clock.Advance(21 * time.Minute)
+		if err := n.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if c := f.checkLedger(t); c != 1000 {
+			t.Fatalf("after the expiry refund: %d credits, want 1000", c)
+		}
+		body := `{"deviceId":"dev1","event":"sms:received","id":"ev-late","payload":{"messageId":"m9","message":"Your Telegram code is 771204","phoneNumber":"Telegram","simNumber":2,"receivedAt":"2026-04-29T10:01:30Z"},"webhookId":"wh1"}`
+		now := strconv.FormatInt(f.clock.Now().Unix(), 10)
+		if got := post(t, f.st, gw.ID, body, map[string]string{"X-Timestamp": now, "X-Signature": sign(secret, body, now)}); got != 200 {
+			t.Fatalf("late webhook: %d", got)
+		}
+		if err := n.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got := f.st.Call(t, "GET", "/api/internal/rentals/"+id, f.token, nil).JSON(t)["data"].(map[string]any)
+		sms, _ := got["sms"].([]any)
+		if got["status"] != "expired" || len(sms) != 1 || sms[0].(map[string]any)["code"] != "771204" {
+			t.Fatalf("rental after a late SMS: %v", got)
+		}
+		if c := f.checkLedger(t); c != 1000 {
+			t.Errorf("after the late SMS and another sweep: %d credits, want 1000 (no second refund, no charge)", c)
+		}
+	})
+}
