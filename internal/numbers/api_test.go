@@ -320,3 +320,47 @@ func TestNotApprovedAndRateLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestTransactionsPaging: 25 entries page as 20 + 5, newest first, with
+// total and totalPages; a limit over 100 is clamped, and a bad page or
+// limit is a 400.
+func TestTransactionsPaging(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		f := start(t, url, 0, 0, nil)
+		ctx := context.Background()
+		for i := 1; i <= 25; i++ {
+			if _, err := f.st.Server.Numbers.Grant(ctx, f.phone, int64(i), fmt.Sprintf("grant %d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		page := func(q string) map[string]any {
+			t.Helper()
+			r := f.st.Call(t, "GET", "/api/internal/transactions"+q, f.token, nil)
+			if r.Status != 200 {
+				t.Fatalf("%s: %d %s", q, r.Status, r.Body)
+			}
+			return r.JSON(t)
+		}
+		first, second := page(""), page("?page=2")
+		d1, d2 := first["data"].([]any), second["data"].([]any)
+		if len(d1) != 20 || len(d2) != 5 || first["total"] != 25.0 || first["totalPages"] != 2.0 || second["totalPages"] != 2.0 {
+			t.Fatalf("pages: %d and %d entries, total %v, pages %v", len(d1), len(d2), first["total"], first["totalPages"])
+		}
+		newest, oldest := d1[0].(map[string]any), d2[4].(map[string]any)
+		if newest["credits"] != 25.0 || newest["balanceAfter"] != 325.0 || oldest["credits"] != 1.0 || oldest["balanceAfter"] != 1.0 {
+			t.Errorf("newest %v, oldest %v", newest, oldest)
+		}
+		if d := page("?page=3")["data"].([]any); len(d) != 0 {
+			t.Errorf("page 3: %d entries, want none", len(d))
+		}
+		if d := page("?limit=500")["data"].([]any); len(d) != 25 {
+			t.Errorf("limit=500: %d entries, want all 25 (clamped to 100)", len(d))
+		}
+		for _, q := range []string{"?page=0", "?page=x", "?limit=-1"} {
+			if r := f.st.Call(t, "GET", "/api/internal/transactions"+q, f.token, nil); r.Status != 400 || r.JSON(t)["success"] != false {
+				t.Errorf("%s: %d %s, want 400", q, r.Status, r.Body)
+			}
+		}
+		f.checkLedger(t)
+	})
+}
