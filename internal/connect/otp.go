@@ -11,6 +11,7 @@ import (
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/ids"
 	"github.com/linkbox/linkbox/internal/inbox"
+	"github.com/linkbox/linkbox/internal/ratelimit"
 	"github.com/linkbox/linkbox/internal/secrets"
 )
 
@@ -24,7 +25,7 @@ func (s *Service) handleSendOTP(w http.ResponseWriter, r *http.Request, app App)
 	if err != nil {
 		return err
 	}
-	if err := s.take(w, r, "connect:otp:"+app.ID+"\x00"+q.UserID, otpLimit); err != nil {
+	if err := ratelimit.Take(w, r, s.limiter, s.log, "connect:otp:"+app.ID+"\x00"+q.UserID, otpLimit); err != nil {
 		return err
 	}
 	if err := s.sendOTP(r.Context(), app, q, ids.Digits(6)); err != nil {

@@ -33,7 +33,7 @@ func (s *Service) endpoint(h handler) http.Handler {
 		if err != nil {
 			return keyError(err)
 		}
-		if err := s.take(w, r, "connect:app:"+app.ID, keyLimit); err != nil {
+		if err := ratelimit.Take(w, r, s.limiter, s.log, "connect:app:"+app.ID, keyLimit); err != nil {
 			return err
 		}
 		return h(w, r, app)
@@ -53,20 +53,4 @@ func keyError(err error) error {
 		return rateLimited(e.RetryAfter)
 	}
 	return err
-}
-
-// take counts one event for key under l and reports it in the X-RateLimit-*
-// headers. A failing limiter lets the request through: a Redis outage
-// degrades the limits, not the service.
-func (s *Service) take(w http.ResponseWriter, r *http.Request, key string, l ratelimit.Limit) error {
-	res, err := s.limiter.Take(r.Context(), key, l, 1)
-	if err != nil {
-		s.log.ErrorContext(r.Context(), "rate limiter failed; request allowed", "err", err, "path", r.URL.Path)
-		return nil
-	}
-	ratelimit.WriteHeaders(w, res)
-	if !res.Allowed {
-		return rateLimited(res.RetryAfter)
-	}
-	return nil
 }

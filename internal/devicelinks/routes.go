@@ -33,24 +33,9 @@ func (s *Service) endpoint(h handler) http.Handler {
 		default:
 			return err
 		}
-		if err := s.take(w, r, "devicelinks:supplier:"+sup.ID, keyLimit); err != nil {
+		if err := ratelimit.Take(w, r, s.limiter, s.log, "devicelinks:supplier:"+sup.ID, keyLimit); err != nil {
 			return err
 		}
 		return h(w, r, sup)
 	})
-}
-
-// take counts one event for key under l; a failing limiter lets the
-// request through.
-func (s *Service) take(w http.ResponseWriter, r *http.Request, key string, l ratelimit.Limit) error {
-	res, err := s.limiter.Take(r.Context(), key, l, 1)
-	if err != nil {
-		s.log.ErrorContext(r.Context(), "rate limiter failed; request allowed", "err", err, "path", r.URL.Path)
-		return nil
-	}
-	ratelimit.WriteHeaders(w, res)
-	if !res.Allowed {
-		return rateLimited(res.RetryAfter)
-	}
-	return nil
 }

@@ -2,7 +2,6 @@ package numbers
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/httpx"
@@ -53,12 +52,6 @@ var (
 var statusOf = map[string]int{
 	"insufficient_credits": http.StatusPaymentRequired,
 	"idempotency_mismatch": http.StatusUnprocessableEntity,
-}
-
-func rateLimited(retry time.Duration) error {
-	e := errs.E(errs.TooMany, "rate_limited", "Rate limit exceeded")
-	e.RetryAfter = max(retry, time.Second)
-	return e
 }
 
 // errorBody is the seed's error shape.

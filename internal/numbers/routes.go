@@ -46,7 +46,7 @@ type handler func(w http.ResponseWriter, r *http.Request, userID string) error
 
 func (s *Service) public(h httpx.HandlerFunc) http.Handler {
 	return s.api.H(func(w http.ResponseWriter, r *http.Request) error {
-		if err := s.take(w, r, "numbers:ip:"+httpx.IPKey(httpx.ClientIP(r)), publicLimit); err != nil {
+		if err := ratelimit.Take(w, r, s.limiter, s.log, "numbers:ip:"+httpx.IPKey(httpx.ClientIP(r)), publicLimit); err != nil {
 			return err
 		}
 		return h(w, r)
@@ -67,12 +67,12 @@ func (s *Service) accountThen(l routeLimit, mw Middleware, h handler) http.Handl
 			if errors.As(err, &e) && e.Kind == errs.Internal {
 				return err
 			}
-			if err := s.take(w, r, "numbers:anon:"+httpx.IPKey(httpx.ClientIP(r)), anonLimit); err != nil {
+			if err := ratelimit.Take(w, r, s.limiter, s.log, "numbers:anon:"+httpx.IPKey(httpx.ClientIP(r)), anonLimit); err != nil {
 				return err
 			}
 			return errUnauthorized
 		}
-		if err := s.take(w, r, "numbers:"+l.name+":"+p.UserID, l.Limit); err != nil {
+		if err := ratelimit.Take(w, r, s.limiter, s.log, "numbers:"+l.name+":"+p.UserID, l.Limit); err != nil {
 			return err
 		}
 		next := s.api.H(func(w http.ResponseWriter, r *http.Request) error { return h(w, r, p.UserID) })
@@ -82,19 +82,4 @@ func (s *Service) accountThen(l routeLimit, mw Middleware, h handler) http.Handl
 		next.ServeHTTP(w, r)
 		return nil
 	})
-}
-
-// take counts one event for key under l and reports it in the X-RateLimit-*
-// headers; a failing limiter lets the request through.
-func (s *Service) take(w http.ResponseWriter, r *http.Request, key string, l ratelimit.Limit) error {
-	res, err := s.limiter.Take(r.Context(), key, l, 1)
-	if err != nil {
-		s.log.ErrorContext(r.Context(), "rate limiter failed; request allowed", "err", err, "path", r.URL.Path)
-		return nil
-	}
-	ratelimit.WriteHeaders(w, res)
-	if !res.Allowed {
-		return rateLimited(res.RetryAfter)
-	}
-	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/linkbox/linkbox/internal/errs"
 )
 
 // WriteHeaders reports r as X-RateLimit-Limit, X-RateLimit-Remaining and
@@ -76,4 +78,23 @@ func Middleware(l Limiter, lim Limit, key func(*http.Request) string, deny func(
 // tooMany is the default deny: a bare 429.
 func tooMany(w http.ResponseWriter, _ *http.Request, _ Result) {
 	http.Error(w, http.StatusText(http.StatusTooManyRequests), http.StatusTooManyRequests)
+}
+
+// Take counts one event of a request for key under l, reports the verdict
+// in the X-RateLimit-* headers, and returns the 429 "rate_limited" error
+// when it is refused. A failing limiter lets the request through, logged:
+// an outage of the limiter's store degrades the limits, not the service.
+func Take(w http.ResponseWriter, r *http.Request, lim Limiter, log *slog.Logger, key string, l Limit) error {
+	res, err := lim.Take(r.Context(), key, l, 1)
+	if err != nil {
+		log.ErrorContext(r.Context(), "rate limiter failed; request allowed", "err", err, "path", r.URL.Path)
+		return nil
+	}
+	WriteHeaders(w, res)
+	if !res.Allowed {
+		e := errs.E(errs.TooMany, "rate_limited", "Rate limit exceeded")
+		e.RetryAfter = max(res.RetryAfter, time.Second)
+		return e
+	}
+	return nil
 }
