@@ -49,6 +49,20 @@ type Config struct {
 	NumbersCreditValue string
 	NumbersFreeCredits int64
 	NumbersCooldown    time.Duration
+	// An upstream provider over the SMS-Activate protocol, used when the
+	// local pool has no free number: its handler_api.php base URL, API key,
+	// and the markup (a decimal factor) on its prices.
+	SMSActivateURL    string
+	SMSActivateKey    string
+	SMSActivateMarkup string
+	// CORSOrigins are the browser origins allowed to call the Accounts and
+	// inbox APIs; empty: none (no CORS headers at all).
+	CORSOrigins []string
+	// MetricsListen is a separate listener for GET /metrics; MetricsToken a
+	// bearer token that opens /metrics on the public listener. Neither: no
+	// metrics served.
+	MetricsListen string
+	MetricsToken  string
 }
 
 // setting is one variable and its flag.
@@ -86,6 +100,12 @@ var settings = []setting{
 	{"LINKBOX_NUMBERS_CREDIT_VALUE", "numbers-credit-value", "0.0005", "Numbers API: money value of one credit (a decimal)"},
 	{"LINKBOX_NUMBERS_FREE_CREDITS", "numbers-free-credits", "0", "Numbers API: credits granted when an account is approved"},
 	{"LINKBOX_NUMBERS_SERVICE_COOLDOWN", "numbers-service-cooldown", "720h", "Numbers API: a number is not rented for a service to another account within this (0: off)"},
+	{"LINKBOX_SMSACTIVATE_URL", "smsactivate-url", "", "Numbers API: an upstream SMS-Activate provider's handler_api.php URL, used when the pool has no free number (default: none)"},
+	{"LINKBOX_SMSACTIVATE_KEY", "smsactivate-key", "", "Numbers API: the upstream provider's API key"},
+	{"LINKBOX_SMSACTIVATE_MARKUP", "smsactivate-markup", "1.0", "Numbers API: factor on the upstream provider's prices (a decimal, at least 1.0)"},
+	{"LINKBOX_CORS_ORIGINS", "cors-origins", "", "comma-separated browser origins (https://app.example.com) allowed to call the Accounts and inbox APIs (default: none)"},
+	{"LINKBOX_METRICS_LISTEN", "metrics-listen", "", "address of a separate listener serving GET /metrics, such as 127.0.0.1:9090 (default: none)"},
+	{"LINKBOX_METRICS_TOKEN", "metrics-token", "", "bearer token that opens GET /metrics on the main listener (default: /metrics not served there)"},
 }
 
 // Raw holds the configuration as strings, keyed by variable name, before it
@@ -193,6 +213,30 @@ func (raw Raw) Parse() (Config, error) {
 	} else {
 		c.NumbersCooldown = d
 	}
+	c.SMSActivateURL = raw["LINKBOX_SMSACTIVATE_URL"]
+	c.SMSActivateKey = raw["LINKBOX_SMSACTIVATE_KEY"]
+	c.SMSActivateMarkup = raw["LINKBOX_SMSACTIVATE_MARKUP"]
+	if c.SMSActivateURL != "" {
+		if u, err := url.Parse(c.SMSActivateURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add(fmt.Errorf("LINKBOX_SMSACTIVATE_URL %q: want an absolute http(s) URL", c.SMSActivateURL))
+		}
+		if c.SMSActivateKey == "" {
+			add(errors.New("LINKBOX_SMSACTIVATE_URL is set without LINKBOX_SMSACTIVATE_KEY"))
+		}
+	}
+	if m, err := strconv.ParseFloat(c.SMSActivateMarkup, 64); err != nil || m < 1 {
+		add(fmt.Errorf("LINKBOX_SMSACTIVATE_MARKUP %q: want a decimal of at least 1.0", c.SMSActivateMarkup))
+	}
+	origins, err := parseOrigins(raw["LINKBOX_CORS_ORIGINS"])
+	if err != nil {
+		add(err)
+	}
+	c.CORSOrigins = origins
+	c.MetricsListen = raw["LINKBOX_METRICS_LISTEN"]
+	c.MetricsToken = raw["LINKBOX_METRICS_TOKEN"]
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		add(errors.New("LINKBOX_METRICS_TOKEN: want at least 16 characters"))
+	}
 	countries, err := parseCountries(raw["LINKBOX_SMS_COUNTRIES"])
 	if err != nil {
 		add(err)
@@ -239,6 +283,23 @@ func parseCountries(list string) ([]string, error) {
 			return nil, fmt.Errorf("LINKBOX_SMS_COUNTRIES: %q is not an ISO 3166 alpha-2 code (two letters, such as GB)", s)
 		}
 		out = append(out, s)
+	}
+	return out, nil
+}
+
+// parseOrigins reads LINKBOX_CORS_ORIGINS: scheme://host[:port] each, no
+// path, no wildcard (an allowed origin is named, never guessed).
+func parseOrigins(list string) ([]string, error) {
+	var out []string
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil || strings.Contains(s, "*") {
+			return nil, fmt.Errorf("LINKBOX_CORS_ORIGINS: %q is not an origin (want scheme://host[:port], such as https://app.example.com)", s)
+		}
+		out = append(out, strings.ToLower(u.Scheme+"://"+u.Host))
 	}
 	return out, nil
 }

@@ -112,3 +112,33 @@ func TestBadValues(t *testing.T) {
 		}
 	}
 }
+
+func TestUpstreamCORSAndMetrics(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{
+		"LINKBOX_SMSACTIVATE_URL": "http://127.0.0.1:9/stubs/handler_api.php", "LINKBOX_SMSACTIVATE_KEY": "k",
+		"LINKBOX_SMSACTIVATE_MARKUP": "1.25", "LINKBOX_CORS_ORIGINS": "https://App.example.com, http://localhost:3000",
+		"LINKBOX_METRICS_LISTEN": "127.0.0.1:9090", "LINKBOX_METRICS_TOKEN": "0123456789abcdef",
+	})).Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMSActivateMarkup != "1.25" || strings.Join(c.CORSOrigins, " ") != "https://app.example.com http://localhost:3000" ||
+		c.MetricsListen != "127.0.0.1:9090" || c.MetricsToken != "0123456789abcdef" {
+		t.Errorf("got %+v", c)
+	}
+	for name, bad := range map[string]map[string]string{
+		"upstream without key":   {"LINKBOX_SMSACTIVATE_URL": "https://up.example/handler_api.php"},
+		"upstream not a URL":     {"LINKBOX_SMSACTIVATE_URL": "up.example", "LINKBOX_SMSACTIVATE_KEY": "k"},
+		"markup below one":       {"LINKBOX_SMSACTIVATE_MARKUP": "0.9"},
+		"markup not a number":    {"LINKBOX_SMSACTIVATE_MARKUP": "x"},
+		"origin wildcard":        {"LINKBOX_CORS_ORIGINS": "*"},
+		"origin with a path":     {"LINKBOX_CORS_ORIGINS": "https://app.example.com/"},
+		"origin without scheme":  {"LINKBOX_CORS_ORIGINS": "app.example.com"},
+		"origin wildcard domain": {"LINKBOX_CORS_ORIGINS": "https://*.example.com"},
+		"short metrics token":    {"LINKBOX_METRICS_TOKEN": "short"},
+	} {
+		if _, err := FromEnv(env(bad)).Parse(); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
