@@ -1,0 +1,211 @@
+package accounts_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linkbox/linkbox/internal/accounts"
+	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/errs"
+)
+
+// streamRevoker stands for the inbox: it records a revocation in the
+// revoking transaction, as the inbox does, or fails when told to.
+type streamRevoker struct{ fail bool }
+
+func (r streamRevoker) RevokeSessions(ctx context.Context, tx *db.Tx, userID, session string) error {
+	if r.fail {
+		return errors.New("revoker down")
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO stream_revocations (user_id, session, created_at) VALUES (?, ?, 0)`, userID, session)
+	return err
+}
+
+// fill gives the account id a row in every table that holds an account's
+// data, directly: the surfaces that write them are not this package's.
+func fill(t *testing.T, d *db.DB, id string) {
+	t.Helper()
+	const far = int64(1) << 50
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO clients (id, kind, name, created_at) VALUES (?, 'app', 'Shop', 0)`, []any{"app-" + id}},
+		{`INSERT INTO links (app_id, external_user_id, user_id, created_at) VALUES (?, 'ext', ?, 0)`, []any{"app-" + id, id}},
+		{`INSERT INTO otps (app_id, external_user_id, reference, user_id, code_hash, message_id, created_at, expires_at)
+			VALUES (?, 'ext', 'ref', ?, 'h', 1, 0, ?)`, []any{"app-" + id, id, far}},
+		{`INSERT INTO inbox_messages (user_id, source_kind, source_id, source_name, type, message, created_at)
+			VALUES (?, 'app', 'app', 'Shop', 'notification', 'hello', 0)`, []any{id}},
+		{`INSERT INTO web_sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, 0, ?)`, []any{"ws-" + id, id, far}},
+		{`INSERT INTO verification_codes (user_id, purpose, code_hash, sent_at, expires_at) VALUES (?, 'reset', 'h', 0, ?)`, []any{id, far}},
+		{`INSERT INTO numbers_accounts (user_id, approved, credits, free_credits_used, updated_at) VALUES (?, 1, 10, 0, 0)`, []any{id}},
+		{`INSERT INTO numbers_ledger (id, user_id, seq, type, credits, balance_after, reason, created_at)
+			VALUES (?, ?, 1, 'grant', 10, 10, 'test', 0)`, []any{"led-" + id, id}},
+		{`INSERT INTO numbers_pool (id, number, country, operator, services, rental_id, created_at)
+			VALUES (?, ?, 'bi', 'any', ',tg,', ?, 0)`, []any{"num-" + id, "+1" + id, "ren-" + id}},
+		{`INSERT INTO numbers_rentals (id, user_id, number_id, number, service, country, operator, cost_credits, status,
+			refunded, created_at, cancelable_at, expires_at) VALUES (?, ?, ?, ?, 'tg', 'bi', 'any', 1, 'waiting', 0, 0, 0, ?)`,
+			[]any{"ren-" + id, id, "num-" + id, "+1" + id, far}},
+		{`INSERT INTO numbers_sms (id, rental_id, sender, text, code, received_at) VALUES (?, ?, 'x', 'code 123456', '123456', 0)`,
+			[]any{"sms-" + id, "ren-" + id}},
+		{`INSERT INTO idempotency_keys (scope, idem_key, body_hash, status, response, created_at) VALUES (?, 'k', 'h', 200, '{}', 0)`, []any{id}},
+	} {
+		if _, err := d.Exec(context.Background(), q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+}
+
+// userTables lists the store's tables with a user_id column.
+func userTables(t *testing.T, d *db.DB) []string {
+	t.Helper()
+	q := `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND p.name = 'user_id'`
+	if d.Dialect == db.Postgres {
+		q = `SELECT table_name FROM information_schema.columns WHERE column_name = 'user_id' AND table_schema = current_schema()`
+	}
+	names, err := db.QueryAll(context.Background(), d, func(r *sql.Rows) (string, error) {
+		var s string
+		return s, r.Scan(&s)
+	}, q)
+	if err != nil || len(names) < 5 {
+		t.Fatalf("tables with user_id: %v, %v", names, err)
+	}
+	return names
+}
+
+// holdings counts the rows of the account id: in each table with a user_id,
+// and where the cascade does not reach: its SMS of rentals, its
+// Idempotency-Key answers, the numbers its rentals hold.
+func holdings(t *testing.T, d *db.DB, id string) map[string]int {
+	t.Helper()
+	queries := map[string]string{
+		"numbers_sms":      `SELECT COUNT(*) FROM numbers_sms WHERE rental_id = 'ren-' || ?`,
+		"idempotency_keys": `SELECT COUNT(*) FROM idempotency_keys WHERE scope = ?`,
+		"numbers held":     `SELECT COUNT(*) FROM numbers_pool WHERE rental_id = 'ren-' || ?`,
+	}
+	for _, table := range userTables(t, d) {
+		queries[table] = `SELECT COUNT(*) FROM ` + table + ` WHERE user_id = ?`
+	}
+	n := map[string]int{}
+	for name, q := range queries {
+		var c int
+		if err := d.QueryRow(context.Background(), q, id).Scan(&c); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		n[name] = c
+	}
+	return n
+}
+
+func TestDeleteUserErasesEverything(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url)
+		ctx := context.Background()
+		var logs bytes.Buffer
+		svc, err := accounts.NewService(ctx, e.d, e.keys, e.outbx, e.cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc.AddRevoker(streamRevoker{})
+		gone, kept := e.active(phone(1)), e.active(phone(2))
+		access, refresh := e.login(phone(1))
+		e.login(phone(2))
+		fill(t, e.d, gone)
+		fill(t, e.d, kept)
+		before := holdings(t, e.d, gone)
+		for name, c := range before {
+			if c == 0 && name != "stream_revocations" {
+				t.Fatalf("the fixture gives the account no row in %s: fill it, and erase it in DeleteUser if the cascade misses it", name)
+			}
+		}
+		keptBefore := holdings(t, e.d, kept)
+
+		if err := svc.DeleteUser(ctx, gone); err != nil {
+			t.Fatalf("DeleteUser: %v", err)
+		}
+		for name, c := range holdings(t, e.d, gone) {
+			want := 0
+			if name == "stream_revocations" {
+				want = 1 // the account's event streams are told to close
+			}
+			if c != want {
+				t.Errorf("%s: %d rows of the deleted account, want %d", name, c, want)
+			}
+		}
+		for name, c := range holdings(t, e.d, kept) {
+			if c != keptBefore[name] {
+				t.Errorf("%s: the other account has %d rows, had %d", name, c, keptBefore[name])
+			}
+		}
+		var pool int
+		if err := e.d.QueryRow(ctx, `SELECT COUNT(*) FROM numbers_pool WHERE id = ? AND rental_id IS NULL`, "num-"+gone).Scan(&pool); err != nil || pool != 1 {
+			t.Errorf("the deleted account's rented number is not back in the pool: %d, %v", pool, err)
+		}
+		e.me(access).want(t, http.StatusUnauthorized, "invalid_token")
+		e.refresh(refresh).want(t, http.StatusUnauthorized, "invalid_token")
+		e.post("/v1/auth/login", loginBody(phone(1), password)).want(t, http.StatusUnauthorized, "invalid_credentials")
+		if !strings.Contains(logs.String(), "user_id="+gone) || strings.Contains(logs.String(), strings.TrimPrefix(phone(1), "+")) {
+			t.Errorf("log %q: want the deletion with the user id and without the phone", logs.String())
+		}
+		// The phone is free for a new account, once the SMS cooldown that
+		// the deletion leaves in place has passed.
+		e.post("/v1/auth/signup", signupBody(phone(1))).want(t, http.StatusTooManyRequests, "rate_limited")
+		e.clock.Advance(time.Minute)
+		e.signup(phone(1))
+	})
+}
+
+func TestDeleteUserIsOneTransaction(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url)
+		svc := e.service()
+		svc.AddRevoker(streamRevoker{fail: true})
+		id := e.active(phone(1))
+		fill(t, e.d, id)
+		before := holdings(t, e.d, id)
+		if err := svc.DeleteUser(context.Background(), id); err == nil {
+			t.Fatal("DeleteUser with a failing revoker: nil error")
+		}
+		for name, c := range holdings(t, e.d, id) {
+			if c != before[name] {
+				t.Errorf("%s: %d rows after a failed deletion, want %d", name, c, before[name])
+			}
+		}
+	})
+}
+
+func TestDeleteUserUnknown(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url)
+		for _, id := range []string{"user_nobody", ""} {
+			if err := e.svc.DeleteUser(context.Background(), id); !errs.Is(err, errs.NotFound, "user_not_found") {
+				t.Errorf("DeleteUser(%q): %v, want user_not_found", id, err)
+			}
+		}
+	})
+}
+
+func TestUserByPhone(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url)
+		ctx := context.Background()
+		id := e.active(phone(1))
+		if u, err := e.svc.UserByPhone(ctx, "+257 612 00001"); err != nil || u.ID != id {
+			t.Errorf("UserByPhone spaced: %+v, %v; want %s", u, err, id)
+		}
+		if _, err := e.svc.UserByPhone(ctx, phone(2)); !errs.Is(err, errs.NotFound, "user_not_found") {
+			t.Errorf("UserByPhone unknown: %v, want user_not_found", err)
+		}
+		if _, err := e.svc.UserByPhone(ctx, "12"); !errs.Is(err, errs.Invalid, "invalid_phone") {
+			t.Errorf("UserByPhone malformed: %v, want invalid_phone", err)
+		}
+	})
+}
