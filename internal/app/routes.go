@@ -17,6 +17,8 @@ import (
 )
 
 // routes assembles every surface on one mux, behind the shared middleware.
+// GET /metrics is there only with LINKBOX_METRICS_TOKEN, behind it; serve
+// runs LINKBOX_METRICS_LISTEN's listener beside this one.
 func (s *Server) routes(cfg config.Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -24,6 +26,9 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /openapi.json", openapi.Handler())
+	if cfg.MetricsToken != "" {
+		mux.Handle("GET /metrics", s.metrics.Handler(cfg.MetricsToken))
+	}
 	s.Accounts.Routes(mux)
 	s.Connect.Routes(mux)
 	s.DeviceLinks.Routes(mux)
@@ -33,7 +38,7 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 
 	// What no route takes, under an API's prefix, is answered in that
 	// API's error shape, not with the mux's text/plain.
-	var h http.Handler = httpx.Fallback(mux,
+	var h http.Handler = s.metrics.Middleware(httpx.Fallback(mux,
 		httpx.API{Prefix: "/v1/", Render: httpx.RenderNested},
 		httpx.API{Prefix: "/.well-known/", Render: httpx.RenderNested},
 		httpx.API{Prefix: "/api/", Render: connect.RenderError},
@@ -42,7 +47,7 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 		httpx.API{Prefix: "/api/user/", Render: numbers.RenderError},
 		httpx.API{Prefix: "/api/webhooks/", Render: numbers.RenderError},
 		httpx.API{Prefix: "/users/", Render: devicelinks.RenderError},
-	)
+	))
 	h = httpx.WithAccessLog(s.log)(h)
 	h = httpx.WithClientIP(cfg.TrustedProxies)(h)
 	h = httpx.WithSecurityHeaders(cfg.PublicURL)(h)

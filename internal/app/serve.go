@@ -51,15 +51,23 @@ func serve(ctx context.Context, raw config.Raw, stderr io.Writer) error {
 	// wait for them, nor end them: the inbox ends them as shutdown begins,
 	// and their clients reconnect to an instance that is not stopping.
 	hs.RegisterOnShutdown(srv.Inbox.Close)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	ms, err := serveMetrics(cfg, srv, log, errc)
+	if err != nil {
+		return err
+	}
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("linkbox listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "store", srv.db.Dialect,
 		"sms_provider", cfg.SMSProvider, "redis", redisState(cfg), "rate_limits", cfg.RateLimits,
-		"sms_budget", cfg.SMSBudget, "sms_country_budget", cfg.SMSCountryBudget, "max_conns", maxConns)
+		"sms_budget", cfg.SMSBudget, "sms_country_budget", cfg.SMSCountryBudget, "max_conns", maxConns,
+		"metrics", metricsState(cfg, ms))
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	if ms != nil {
+		ms.Close()
 	}
 	log.Info("shutting down: waiting for requests in flight")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
@@ -72,6 +80,42 @@ func serve(ctx context.Context, raw config.Raw, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveMetrics serves GET /metrics on LINKBOX_METRICS_LISTEN, if set, with
+// no token: that listener is meant for a private address (127.0.0.1:9090,
+// the scraper's network). Serve's error goes to errc.
+func serveMetrics(cfg config.Config, srv *Server, log *slog.Logger, errc chan<- error) (*http.Server, error) {
+	if cfg.MetricsListen == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsListen)
+	if err != nil {
+		return nil, fmt.Errorf("LINKBOX_METRICS_LISTEN: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", srv.MetricsHandler(""))
+	ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := ms.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("metrics listener: %w", err)
+		}
+	}()
+	return ms, nil
+}
+
+// metricsState says where /metrics is served, for the start-up line.
+func metricsState(cfg config.Config, ms *http.Server) string {
+	switch {
+	case ms != nil && cfg.MetricsToken != "":
+		return cfg.MetricsListen + " and the main listener (bearer token)"
+	case ms != nil:
+		return cfg.MetricsListen
+	case cfg.MetricsToken != "":
+		return "main listener (bearer token)"
+	}
+	return "off"
 }
 
 // connReserve is how many open files the listener leaves to the rest of

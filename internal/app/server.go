@@ -20,6 +20,7 @@ import (
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/devicelinks"
 	"github.com/linkbox/linkbox/internal/inbox"
+	"github.com/linkbox/linkbox/internal/metrics"
 	"github.com/linkbox/linkbox/internal/outbox"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 	"github.com/linkbox/linkbox/internal/realtime"
@@ -50,6 +51,7 @@ type Server struct {
 	redis   *redis.Client
 	shared  *ratelimit.Resilient // the limiter when Redis is configured, else nil
 	broker  realtime.Broker
+	metrics *metrics.Metrics
 	handler http.Handler
 
 	cancel context.CancelFunc
@@ -62,11 +64,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	d, err := db.OpenWith(ctx, cfg.DatabaseURL, db.Options{Sync: db.Sync(cfg.SQLiteSync), Log: log})
+	m := metrics.New()
+	d, err := db.OpenWith(ctx, cfg.DatabaseURL, db.Options{Sync: db.Sync(cfg.SQLiteSync), Log: log, OnGroupCommit: m.GroupCommitted})
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{log: log, db: d}
+	s := &Server{log: log, db: d, metrics: m}
 	if err := s.build(ctx, cfg, opt); err != nil {
 		s.closeStores()
 		return nil, err
@@ -109,6 +112,7 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 		return err
 	}
 	s.outbox = outbox.New(s.db, s.log, opt.Now)
+	s.outbox.Observe = func(kind string, err error) { s.metrics.Delivered(kind, provider(cfg, kind), err) }
 	smsq := sms.NewQueue(s.outbox, sender, nil)
 	smsq.Budget, err = sms.NewBudget(s.limiter, sms.BudgetConfig{
 		PerHour:           cfg.SMSBudget,
@@ -157,9 +161,44 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 	// streams end too; the inbox goes last, as its revocation asks.
 	s.Accounts.AddRevoker(s.Web)
 	s.Accounts.AddRevoker(s.Inbox)
+	s.measure()
 	s.handler = s.routes(cfg)
 	return nil
 }
+
+// measure has the metrics read the gauges of the services built.
+func (s *Server) measure() {
+	s.metrics.Streams(s.Inbox.OpenStreams)
+	s.metrics.Pools(func() []metrics.Pool {
+		var out []metrics.Pool
+		for _, p := range s.db.Pools() {
+			out = append(out, metrics.Pool{Name: p.Pool, InUse: p.InUse, Idle: p.Idle})
+		}
+		return out
+	})
+	s.metrics.Outbox(func(ctx context.Context) ([]metrics.Queue, error) {
+		ds, err := s.outbox.Depths(ctx)
+		out := make([]metrics.Queue, 0, len(ds))
+		for _, d := range ds {
+			out = append(out, metrics.Queue{Kind: d.Kind, Pending: d.Pending, Oldest: d.Oldest})
+		}
+		return out, err
+	}, s.log)
+}
+
+// provider names who an outbox kind's messages go through, for the
+// deliveries metric: the configured SMS provider for SMS, the kind itself
+// (webhook, …) for the rest.
+func provider(cfg config.Config, kind string) string {
+	if kind == sms.Kind {
+		return cfg.SMSProvider
+	}
+	return kind
+}
+
+// MetricsHandler serves GET /metrics; token, if set, must come as a bearer
+// token.
+func (s *Server) MetricsHandler(token string) http.Handler { return s.metrics.Handler(token) }
 
 // newBroker carries live events within this process on SQLite and, through
 // LISTEN/NOTIFY, across every instance sharing a PostgreSQL store.
@@ -184,7 +223,8 @@ func smsConfig(cfg config.Config) sms.Config {
 
 // newLimiter picks the rate limiter: none when limits are off, Redis when
 // configured (limits shared by every instance; while Redis is down, this
-// instance's own, in memory), else in memory.
+// instance's own, in memory), else in memory. Refusals are counted in the
+// metrics.
 func (s *Server) newLimiter(cfg config.Config, now func() time.Time) (ratelimit.Limiter, error) {
 	switch {
 	case !cfg.RateLimits:
@@ -197,9 +237,9 @@ func (s *Server) newLimiter(cfg config.Config, now func() time.Time) (ratelimit.
 		ratelimit.SetRedisLogger(s.log) // go-redis's lines into our log, not beside it
 		s.redis = redis.NewClient(o)
 		s.shared = ratelimit.NewResilient(ratelimit.NewRedis(s.redis, "linkbox:rl:"), ratelimit.NewMemory(now), s.log, now)
-		return s.shared, nil
+		return ratelimit.Observed(s.shared, s.metrics.Refused), nil
 	}
-	return ratelimit.NewMemory(now), nil
+	return ratelimit.Observed(ratelimit.NewMemory(now), s.metrics.Refused), nil
 }
 
 // sweepInterval is how often the services delete the rows no request will

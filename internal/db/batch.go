@@ -19,10 +19,11 @@ var errClosed = errors.New("db: store closed")
 // atomic and durable before InTx returns, while one commit — the costly
 // part — serves them all.
 type batcher struct {
-	d    *DB
-	reqs chan *txReq
-	done chan struct{}
-	quit chan struct{}
+	d       *DB
+	observe func(size int) // Options.OnGroupCommit
+	reqs    chan *txReq
+	done    chan struct{}
+	quit    chan struct{}
 	// prepared says the savepoint statements are in the store's
 	// statement cache: unprepared, SQLite parsed two of them per
 	// transaction of a group.
@@ -51,8 +52,8 @@ type txReq struct {
 	tx *Tx
 }
 
-func newBatcher(d *DB) *batcher {
-	b := &batcher{d: d, reqs: make(chan *txReq, maxBatch), done: make(chan struct{}), quit: make(chan struct{})}
+func newBatcher(d *DB, observe func(size int)) *batcher {
+	b := &batcher{d: d, observe: observe, reqs: make(chan *txReq, maxBatch), done: make(chan struct{}), quit: make(chan struct{})}
 	go b.run()
 	return b
 }
@@ -175,6 +176,9 @@ func (b *batcher) commit(group []*txReq) {
 		return nil
 	})
 	b.gate.Unlock()
+	if b.observe != nil {
+		b.observe(len(group))
+	}
 	for i, r := range group {
 		if errs[i] == nil && err != nil {
 			errs[i] = err

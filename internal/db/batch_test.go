@@ -100,3 +100,57 @@ func TestInTxCancelledBeforeItRuns(t *testing.T) {
 		t.Fatalf("got err %v, ran %v; want context.Canceled and fn not run", err, ran)
 	}
 }
+
+// TestGroupCommitObservedAndPools: OnGroupCommit is told every SQLite
+// commit's size, the sizes adding up to the transactions run, and Pools
+// names SQLite's two pools and PostgreSQL's one.
+func TestGroupCommitObservedAndPools(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		var mu sync.Mutex
+		commits, carried := 0, 0
+		d, err := db.OpenWith(t.Context(), url, db.Options{OnGroupCommit: func(n int) {
+			mu.Lock()
+			defer mu.Unlock()
+			commits++
+			carried += n
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if err := d.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		before := carried
+		mu.Unlock()
+		const n = 100
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				if err := d.InTx(t.Context(), func(ctx context.Context, tx *db.Tx) error {
+					_, err := tx.Exec(ctx, `INSERT INTO settings (key, value) VALUES (?, 'v')`, fmt.Sprint("g", i))
+					return err
+				}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		pools := d.Pools()
+		if d.Dialect == db.Postgres {
+			if commits != 0 || len(pools) != 1 || pools[0].Pool != "main" || pools[0].Idle+pools[0].InUse == 0 {
+				t.Errorf("PostgreSQL: %d group commits observed, pools %+v; want none and one pool", commits, pools)
+			}
+			return
+		}
+		if carried-before != n || commits == 0 {
+			t.Errorf("observed %d transactions in %d commits, want %d", carried-before, commits, n)
+		}
+		if len(pools) != 2 || pools[0].Pool != "write" || pools[1].Pool != "read" || pools[0].InUse != 0 || pools[0].Idle != 1 {
+			t.Errorf("SQLite pools = %+v", pools)
+		}
+	})
+}

@@ -63,6 +63,22 @@ type DB struct {
 	file  string        // SQLite only: the database file's path
 }
 
+// PoolStats are one connection pool's counts.
+type PoolStats struct {
+	Pool        string // "write" or "read" on SQLite; "main" on PostgreSQL, whose one pool does both
+	InUse, Idle int
+}
+
+// Pools returns the counts of the store's connection pools.
+func (d *DB) Pools() []PoolStats {
+	if d.write == d.read {
+		s := d.read.Stats()
+		return []PoolStats{{Pool: "main", InUse: s.InUse, Idle: s.Idle}}
+	}
+	w, r := d.write.Stats(), d.read.Stats()
+	return []PoolStats{{Pool: "write", InUse: w.InUse, Idle: w.Idle}, {Pool: "read", InUse: r.InUse, Idle: r.Idle}}
+}
+
 // File is the path of the SQLite database file, "" on PostgreSQL.
 func (d *DB) File() string { return d.file }
 
@@ -81,6 +97,10 @@ type Options struct {
 	// Log receives the store's warnings (a checkpoint that cannot finish,
 	// a store file others can read); nil is slog.Default().
 	Log *slog.Logger
+	// OnGroupCommit, when set, is told the size of each SQLite group
+	// commit (how many callers' transactions one commit carried), for
+	// metrics. It runs on the writer: it must be quick.
+	OnGroupCommit func(size int)
 	// checkpointEvery is the checkpointer's interval; 0 is
 	// checkpointInterval. Tests make it long and run the ticks themselves.
 	checkpointEvery time.Duration

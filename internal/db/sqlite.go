@@ -102,7 +102,7 @@ func NewSQLite(pools SQLitePools, path string, opt Options) *DB {
 		opt.Log = slog.Default()
 	}
 	d := &DB{Dialect: SQLite, write: pools.Write, read: pools.Read, stmts: &stmtCache{}, file: path}
-	d.batch = newBatcher(d)
+	d.batch = newBatcher(d, opt.OnGroupCommit)
 	d.ckpt = newCheckpointer(pools.Checkpoint, opt, &d.batch.gate)
 	return d
 }

@@ -1,12 +1,5 @@
 package inbox
 
-// OpenStreams returns how many streams the service holds open.
-func (s *Service) OpenStreams() int {
-	s.streamsMu.Lock()
-	defer s.streamsMu.Unlock()
-	return s.open
-}
-
 // IDOf returns the public id of message number num.
 func (s *Service) IDOf(num int64) string { return s.ids.format(num) }
 

@@ -116,6 +116,13 @@ func (s *Service) forget(st *stream) {
 	s.open--
 }
 
+// OpenStreams returns how many streams this instance holds open.
+func (s *Service) OpenStreams() int {
+	s.streamsMu.Lock()
+	defer s.streamsMu.Unlock()
+	return s.open
+}
+
 // Close ends every open stream and refuses new ones (503): their clients
 // reconnect, with their Last-Event-ID, to an instance that is not stopping.
 // Streams taken over from net/http are not waited for by

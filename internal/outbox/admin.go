@@ -28,6 +28,45 @@ func (o *Outbox) Sweep(ctx context.Context) error {
 	return nil
 }
 
+// Depth is how many messages of one kind wait to be delivered, and how long
+// the oldest of them has waited.
+type Depth struct {
+	Kind    string
+	Pending int
+	Oldest  time.Duration // 0 when none is pending
+}
+
+// Depths returns the pending messages of every registered kind, a kind with
+// none included at zero, in the order the kinds were registered.
+func (o *Outbox) Depths(ctx context.Context) ([]Depth, error) {
+	type row struct {
+		kind    string
+		pending int
+		oldest  int64
+	}
+	rows, err := db.QueryAll(ctx, o.db, func(rs *sql.Rows) (row, error) {
+		var r row
+		return r, rs.Scan(&r.kind, &r.pending, &r.oldest)
+	}, `SELECT kind, COUNT(*), MIN(created_at) FROM outbox WHERE delivered_at IS NULL AND given_up_at IS NULL GROUP BY kind`)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: depths: %w", err)
+	}
+	now := o.now()
+	byKind := map[string]row{}
+	for _, r := range rows {
+		byKind[r.kind] = r
+	}
+	out := make([]Depth, 0, len(o.names))
+	for _, k := range o.names {
+		d := Depth{Kind: k}
+		if r, ok := byKind[k]; ok {
+			d.Pending, d.Oldest = r.pending, max(now.Sub(time.UnixMilli(r.oldest)), 0)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
 // States a listed message is in.
 const (
 	Pending   = "pending"   // waiting for its next attempt, or being attempted

@@ -1,6 +1,10 @@
 package outbox_test
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,6 +79,53 @@ func TestListAndSweep(t *testing.T) {
 		sweep()
 		if es := list(outbox.Filter{}); len(es) != 1 || es[0].Kind != "later" {
 			t.Fatalf("after 37 days: %+v, want the pending one only", es)
+		}
+	})
+}
+
+// TestDepthsAndObserve: Depths counts each registered kind's pending
+// messages and the age of its oldest, zero for a kind with none, and
+// Observe is told every attempt's outcome.
+func TestDepthsAndObserve(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		d := dbtest.Open(t, url)
+		clk := newClock()
+		o := outbox.New(d, quiet, clk.Now)
+		var mu sync.Mutex
+		var seen []string
+		o.Observe = func(kind string, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, fmt.Sprint(kind, " ", err == nil))
+		}
+		o.Register("ok", &recorder{}, outbox.Policy{Retry: retryTwice})
+		o.Register("slow", &recorder{fail: []error{errTransient}}, outbox.Policy{Retry: retryTwice})
+		o.Register("idle", &recorder{}, outbox.Policy{Retry: retryTwice})
+		enqueue(t, d, o, "slow", 1, true)
+		clk.Advance(time.Minute)
+		enqueue(t, d, o, "slow", 2, true)
+		enqueue(t, d, o, "ok", 3, true)
+		clk.Advance(30 * time.Second)
+
+		depths, err := o.Depths(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []outbox.Depth{{Kind: "ok", Pending: 1, Oldest: 30 * time.Second}, {Kind: "slow", Pending: 2, Oldest: 90 * time.Second}, {Kind: "idle"}}
+		if !slices.Equal(depths, want) {
+			t.Errorf("Depths = %+v, want %+v", depths, want)
+		}
+		deliverDue(t, o) // ok delivered; one slow one fails and waits, the other is delivered
+		mu.Lock()
+		defer mu.Unlock()
+		slices.Sort(seen)
+		if got := strings.Join(seen, ","); got != "ok true,slow false,slow true" {
+			t.Errorf("observed %q", got)
+		}
+		depths, err = o.Depths(t.Context())
+		if err != nil || depths[0].Pending != 0 || depths[0].Oldest != 0 || depths[1].Pending != 1 ||
+			depths[1].Oldest != 30*time.Second && depths[1].Oldest != 90*time.Second {
+			t.Errorf("after a round: %+v (%v)", depths, err)
 		}
 	})
 }

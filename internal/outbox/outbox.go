@@ -80,6 +80,9 @@ type Outbox struct {
 	Lease time.Duration
 	// Workers bounds the messages of one kind delivered at once.
 	Workers int
+	// Observe, when set, is told the outcome of every attempt (nil: it was
+	// delivered), for metrics. Set it while wiring, before Run.
+	Observe func(kind string, err error)
 }
 
 // New returns an Outbox over d, delivering no kind until Register.

@@ -130,6 +130,9 @@ func (o *Outbox) deliver(ctx context.Context, c claimed) {
 	attemptCtx, cancel := context.WithTimeout(ctx, o.Timeout)
 	err := k.deliverer.Deliver(attemptCtx, c.Message)
 	cancel()
+	if o.Observe != nil {
+		o.Observe(c.Kind, err)
+	}
 	// The outcome is recorded even when ctx ended during the attempt.
 	o.record(context.WithoutCancel(ctx), c, k.policy, err)
 }

@@ -1,0 +1,235 @@
+// Package metrics is Linkbox's Prometheus instrumentation: one registry per
+// process holding the HTTP requests by route pattern, the platform's
+// counters (rate-limit refusals, outbox deliveries, SQLite group commits),
+// gauges read when scraped (open event streams, outbox depth, store
+// pools), and the Go runtime and process collectors.
+//
+// The packages it measures do not import it: each offers a hook or a
+// reading (ratelimit.Observed, outbox.Outbox.Observe and Depths,
+// db.Options.OnGroupCommit and DB.Pools, inbox.Service.OpenStreams), and
+// the app connects them here.
+package metrics
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is one process's registry and the instruments written to as the
+// process runs.
+type Metrics struct {
+	reg        *prometheus.Registry
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	refusals   *prometheus.CounterVec
+	deliveries *prometheus.CounterVec
+	groups     prometheus.Histogram
+}
+
+// New returns a registry with the process's instruments and the Go runtime
+// and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "linkbox_http_requests_total",
+			Help: "HTTP requests answered, by route pattern and status code.",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "linkbox_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route pattern; event streams are left out (they last as long as their client stays).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "linkbox_ratelimit_refusals_total",
+			Help: "Takes and peeks refused by a rate limit or budget, by limit.",
+		}, []string{"limit"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "linkbox_deliveries_total",
+			Help: "Outbox delivery attempts, by kind, provider and result (sent or failed).",
+		}, []string{"kind", "provider", "result"}),
+		groups: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "linkbox_db_group_commit_size",
+			Help:    "Transactions carried by one SQLite commit.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.refusals, m.deliveries, m.groups,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Unmatched is the route label of a request no route took: the path itself
+// would let any client add label values without end.
+const Unmatched = "unmatched"
+
+// Middleware counts every request under the pattern of the route that took
+// it ("GET /v1/inbox/{id}"), with its status and latency. It must wrap the
+// mux, which sets the pattern on the request it is handed.
+func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w}
+		defer func() {
+			route := r.Pattern
+			if route == "" {
+				route = Unmatched
+			}
+			code := rec.status
+			if code == 0 {
+				code = http.StatusOK
+			}
+			m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+			if !rec.stream {
+				m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+			}
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// recorder keeps the status written and whether the answer is an event
+// stream.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	stream bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+		r.stream = r.Header().Get("Content-Type") == "text/event-stream"
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.WriteHeader(http.StatusOK)
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushes, the
+// streams' deadlines).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Refused counts one refusal by the named limit (ratelimit.Observed's hook).
+func (m *Metrics) Refused(limit string) { m.refusals.WithLabelValues(limit).Inc() }
+
+// Delivered counts one outbox attempt of kind through provider; err nil is
+// a message sent.
+func (m *Metrics) Delivered(kind, provider string, err error) {
+	result := "sent"
+	if err != nil {
+		result = "failed"
+	}
+	m.deliveries.WithLabelValues(kind, provider, result).Inc()
+}
+
+// GroupCommitted records the size of one SQLite group commit
+// (db.Options.OnGroupCommit's hook).
+func (m *Metrics) GroupCommitted(size int) { m.groups.Observe(float64(size)) }
+
+// Streams reports open, called at each scrape, as the open event streams.
+func (m *Metrics) Streams(open func() int) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "linkbox_sse_streams_open",
+		Help: "Event streams open on this instance.",
+	}, func() float64 { return float64(open()) }))
+}
+
+// Pool is one store pool's counts.
+type Pool struct {
+	Name        string
+	InUse, Idle int
+}
+
+// Pools reports read, called at each scrape, as the store's connections.
+func (m *Metrics) Pools(read func() []Pool) {
+	m.reg.MustRegister(&poolCollector{read: read, desc: prometheus.NewDesc("linkbox_db_connections",
+		"Store connections by pool and state (in_use or idle).", []string{"pool", "state"}, nil)})
+}
+
+type poolCollector struct {
+	read func() []Pool
+	desc *prometheus.Desc
+}
+
+func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range c.read() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(p.InUse), p.Name, "in_use")
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(p.Idle), p.Name, "idle")
+	}
+}
+
+// Queue is one outbox kind's pending messages.
+type Queue struct {
+	Kind    string
+	Pending int
+	Oldest  time.Duration
+}
+
+// scrapeTimeout bounds the store query a scrape makes.
+const scrapeTimeout = 2 * time.Second
+
+// Outbox reports read, called at each scrape with a bounded context, as
+// the outbox's depth and oldest age per kind. A failed read is logged and
+// leaves the two series out of that scrape, rather than failing it.
+func (m *Metrics) Outbox(read func(ctx context.Context) ([]Queue, error), log *slog.Logger) {
+	m.reg.MustRegister(&outboxCollector{read: read, log: log,
+		depth: prometheus.NewDesc("linkbox_outbox_depth", "Outbox messages waiting to be delivered, by kind.", []string{"kind"}, nil),
+		age:   prometheus.NewDesc("linkbox_outbox_oldest_seconds", "Age of the oldest message waiting, by kind (0: none waits).", []string{"kind"}, nil),
+	})
+}
+
+type outboxCollector struct {
+	read       func(ctx context.Context) ([]Queue, error)
+	log        *slog.Logger
+	depth, age *prometheus.Desc
+}
+
+func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.depth; ch <- c.age }
+
+func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	qs, err := c.read(ctx)
+	if err != nil {
+		c.log.Error("metrics: reading the outbox's depth failed", "err", err)
+		return
+	}
+	for _, q := range qs {
+		ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(q.Pending), q.Kind)
+		ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, q.Oldest.Seconds(), q.Kind)
+	}
+}
+
+// Handler serves the registry in Prometheus's text format. With token set,
+// a request must carry "Authorization: Bearer <token>" or is refused 401.
+func (m *Metrics) Handler(token string) http.Handler {
+	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	if token == "" {
+		return h
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
