@@ -82,7 +82,9 @@ func TestPlatformSeries(t *testing.T) {
 	m.GroupCommitted(40)
 	open := 7
 	m.Streams(func() int { return open })
-	m.Pools(func() []metrics.Pool { return []metrics.Pool{{Name: "write", InUse: 1}, {Name: "read", InUse: 2, Idle: 3}} })
+	m.Pools(func() []metrics.Pool {
+		return []metrics.Pool{{Name: "write", InUse: 1}, {Name: "read", InUse: 2, Idle: 3}}
+	})
 	fail := false
 	m.Outbox(func(context.Context) ([]metrics.Queue, error) {
 		if fail {
