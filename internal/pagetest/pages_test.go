@@ -1,0 +1,175 @@
+// Package pagetest_test walks every hosted page, in each of its states that
+// a user meets, in headless Chromium at a desktop and a mobile size, and
+// runs axe-core on each: a serious or critical violation fails the test.
+// With -update it also writes each page's full-page screenshot into
+// docs/pages, which docs/pages.md shows:
+//
+//	go test ./internal/pagetest -run TestPages -update
+package pagetest_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/device"
+
+	"github.com/linkbox/linkbox/internal/apptest"
+	"github.com/linkbox/linkbox/internal/dbtest"
+)
+
+var update = flag.Bool("update", false, "write the pages' screenshots into docs/pages")
+
+// shots is where -update writes the screenshots, from the package's
+// directory.
+const shots = "../../docs/pages"
+
+// viewport is a browser size the pages are checked at.
+type viewport struct {
+	name    string
+	emulate chromedp.Action[chromedp.Void]
+}
+
+var viewports = []viewport{
+	{"desktop", chromedp.EmulateViewport(1280, 800)},
+	{"mobile", chromedp.Emulate(device.Info{Name: "mobile", Width: 390, Height: 844, Scale: 1, Mobile: true, Touch: true,
+		UserAgent: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36"})},
+}
+
+// TestPages tours every page at every viewport on both stores; the
+// screenshots are taken once, on SQLite.
+func TestPages(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, databaseURL string) {
+		f := newFixture(t, databaseURL)
+		for i, vp := range viewports {
+			t.Run(vp.name, func(t *testing.T) {
+				b := apptest.Browser(t)
+				if err := apptest.Do(b, vp.emulate); err != nil {
+					t.Fatal(err)
+				}
+				tr := &tourist{t: t, f: f, b: b, vp: vp, shoot: *update && strings.HasPrefix(databaseURL, "sqlite:")}
+				tr.tour(f.newPerson(t, i+1), fmt.Sprintf("%d", 100+i))
+			})
+		}
+	})
+}
+
+// tourist walks the pages in one browser at one viewport.
+type tourist struct {
+	t     *testing.T
+	f     *fixture
+	b     context.Context
+	vp    viewport
+	shoot bool
+}
+
+// tour visits every page in every state, as p, who is the app's user
+// appUser.
+func (tr *tourist) tour(p person, appUser string) {
+	url := tr.f.st.URL
+	tr.open(url+"/login", http.StatusOK)
+	tr.see("login")
+	tr.submit(chromedp.SendKeys("#phone", p.phone), chromedp.SendKeys("#password", "not-the-password"), chromedp.Click("#login"))
+	tr.see("login-error")
+
+	tr.open(url+"/signup", http.StatusOK)
+	tr.see("signup")
+	signup := func(phone string) {
+		tr.submit(chromedp.SendKeys("#phone", phone), chromedp.SendKeys("#password", apptest.Password),
+			chromedp.SendKeys("#first_name", "Grace"), chromedp.SendKeys("#last_name", "Hopper"),
+			chromedp.SendKeys("#email", "grace@example.com"), chromedp.Click("#signup"))
+	}
+	signup("0612")
+	tr.see("signup-error")
+	tr.open(url+"/signup", http.StatusOK)
+	signup(fmt.Sprintf("+3161299%04d", p.n))
+	tr.see("verify")
+	tr.submit(chromedp.SendKeys("#code", "000000"), chromedp.Click("#verify"))
+	tr.see("verify-error")
+
+	link := tr.f.linkURL(tr.t, appUser)
+	tr.open(link, http.StatusOK)
+	tr.see("consent-login")
+	tr.submit(chromedp.SendKeys("#phone", p.phone), chromedp.SendKeys("#password", apptest.Password), chromedp.Click("#login"))
+	tr.see("consent")
+	tr.submit(chromedp.Click("#approve"))
+	tr.open(link, http.StatusGone)
+	tr.see("error-410")
+	tr.open(url+"/linking/no-such-link", http.StatusNotFound)
+	tr.see("error-404")
+
+	tr.f.fillInbox(tr.t, p, appUser)
+	tr.open(url+"/inbox", http.StatusOK)
+	tr.do(chromedp.WaitVisible(`//p[@id="live-status"][normalize-space(.) != ""]`)) // the live stream is open
+	tr.see("inbox")
+	tr.open(url+"/account", http.StatusOK)
+	tr.see("account")
+
+	tr.open(tr.f.deviceLinkURL(tr.t, "supplier-user-"+appUser), http.StatusOK)
+	tr.see("connect")
+	tr.submit(chromedp.Click("#brand-fake"))
+	tr.see("connect-devices")
+	tr.open(url+"/connect?token=no-such-session", http.StatusNotFound)
+	tr.see("connect-error-404")
+}
+
+// open navigates to url and wants the page's status.
+func (tr *tourist) open(url string, status int) {
+	tr.t.Helper()
+	ctx, cancel := context.WithTimeout(tr.b, 30*time.Second)
+	defer cancel()
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(url))
+	if err != nil {
+		tr.t.Fatalf("open %s: %v", url, err)
+	}
+	if resp.Status != int64(status) {
+		tr.t.Fatalf("open %s: %d, want %d", url, resp.Status, status)
+	}
+}
+
+// submit runs steps, the last of which sends a form, and waits for the
+// page the answer leads to.
+func (tr *tourist) submit(steps ...chromedp.Action[chromedp.Void]) {
+	tr.t.Helper()
+	ctx, cancel := context.WithTimeout(tr.b, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.RunResponse(ctx, steps...); err != nil {
+		loc, _ := chromedp.Run(tr.b, chromedp.Location())
+		tr.t.Fatalf("submit at %s: %v", loc, err)
+	}
+}
+
+// do runs browser steps that stay on the page.
+func (tr *tourist) do(steps ...chromedp.Action[chromedp.Void]) {
+	tr.t.Helper()
+	if err := apptest.Do(tr.b, steps...); err != nil {
+		tr.t.Fatal(err)
+	}
+}
+
+// see checks the page the browser shows under name: axe-core finds no
+// serious or critical violation on it. With -update it is screenshot too.
+func (tr *tourist) see(name string) {
+	tr.t.Helper()
+	vs, err := audit(tr.b)
+	if err != nil {
+		tr.t.Fatalf("%s: axe-core: %v", name, err)
+	}
+	for _, v := range vs {
+		if v.blocking() {
+			tr.t.Errorf("%s (%s): %v", name, tr.vp.name, v)
+		} else {
+			tr.t.Logf("%s (%s), not blocking: %v", name, tr.vp.name, v)
+		}
+	}
+	if tr.shoot {
+		if err := screenshot(tr.b, fmt.Sprintf("%s/%s-%s.png", shots, name, tr.vp.name)); err != nil {
+			tr.t.Fatalf("%s: %v", name, err)
+		}
+	}
+}
