@@ -1,10 +1,24 @@
 package app_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/devicelinks/manufacturertest"
+	"github.com/linkbox/linkbox/internal/webhooks"
 )
 
 func TestDeviceLinksCommands(t *testing.T) {
@@ -68,4 +82,196 @@ func TestDeviceLinksCommands(t *testing.T) {
 			t.Errorf("after delete: %v, %v", list, err)
 		}
 	})
+}
+
+// TestDeviceLinksWebhooksSurviveKill queues a supplier's webhooks in a
+// `linkbox serve` on SQLite while its receiver is down, kills the process
+// with SIGKILL, brings the receiver up and starts the server again: every
+// webhook queued arrives, signed, under the webhook-id it was queued with.
+func TestDeviceLinksWebhooksSurviveKill(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "linkbox")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/linkbox")
+	build.Dir = moduleRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dbURL := dbtest.SQLite(t)
+	fake := manufacturertest.New(t)
+	hookAddr, listen := freeAddr(t), freeAddr(t)
+	var sup map[string]string
+	if err := cli(t, dbURL, &sup, "suppliers", "create", "--name", "Volt", "--redirect-uri", "http://127.0.0.1:9/cb", "--json"); err != nil {
+		t.Fatal(err)
+	}
+	var hook map[string]string
+	if err := cli(t, dbURL, &hook, "suppliers", "set-webhook", sup["id"], "--url", "http://"+hookAddr+"/hook", "--json"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli(t, dbURL, nil, "manufacturers", "add", "--id", "fake", "--name", "Fake", "--authorize-url", fake.URL+"/authorize",
+		"--token-url", fake.URL+"/token", "--devices-url", fake.URL+"/devices", "--client-id", manufacturertest.ClientID,
+		"--client-secret", manufacturertest.ClientSecret); err != nil {
+		t.Fatal(err)
+	}
+
+	// The receiver is down: two connects and a removal queue three webhooks.
+	srv := serveBinary(t, bin, dbURL, listen)
+	base := "http://" + listen
+	for _, user := range []string{"u1", "u2"} {
+		deviceLink(t, base, sup["api_key"], user)
+	}
+	if r := callKey(t, "DELETE", base+"/users/u1/devices/hp-1", sup["api_key"]); r != http.StatusOK {
+		t.Fatalf("delete: %d", r)
+	}
+	if err := srv.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Wait()
+	var queued struct{ Messages []struct{ ID string } }
+	if err := cli(t, dbURL, &queued, "outbox", "list", "--kind", "webhook", "--state", "pending", "--json"); err != nil {
+		t.Fatal(err)
+	}
+	if len(queued.Messages) != 3 {
+		t.Fatalf("pending webhooks after the kill: %v", queued.Messages)
+	}
+
+	got := make(chan string, 16)
+	signer, err := webhooks.NewSigner(hook["secret"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", hookAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := signer.Verify(r.Header, body, time.Now()); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		got <- r.Header.Get(webhooks.HeaderID)
+	})}
+	go recv.Serve(ln)
+	t.Cleanup(func() { recv.Close() })
+
+	serveBinary(t, bin, dbURL, listen)
+	want := map[string]bool{}
+	for _, m := range queued.Messages {
+		want[m.ID] = true
+	}
+	for len(want) > 0 {
+		select {
+		case id := <-got:
+			delete(want, id) // at least once: a repeat is allowed
+		case <-time.After(30 * time.Second):
+			t.Fatalf("webhooks never delivered after the restart: %v", want)
+		}
+	}
+}
+
+// freeAddr is a 127.0.0.1 address no one listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serveBinary starts `linkbox serve` on the store, listening on addr, and waits
+// until it answers; it is killed when t ends.
+func serveBinary(t *testing.T, bin, dbURL, addr string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), "LINKBOX_DATABASE_URL="+dbURL, "LINKBOX_SECRET="+strings.Repeat("s", 32),
+		"LINKBOX_LISTEN="+addr, "LINKBOX_PUBLIC_URL=http://"+addr, "LINKBOX_LOG_LEVEL=error")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("serve on %s:\n%s", addr, logs.String())
+		}
+	})
+	for range 200 {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			return cmd
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("serve did not answer on %s:\n%s", addr, logs.String())
+	return nil
+}
+
+var csrfValue = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// deviceLink links user through the fake manufacturer with a browser that
+// follows no redirect, and checks that it ends back at the supplier.
+func deviceLink(t *testing.T, base, key, user string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("POST", base+"/users/"+user+"/link", strings.NewReader(`{"redirect_uri":"http://127.0.0.1:9/cb"}`))
+	req.Header.Set("x-api-key", key)
+	var link struct {
+		Data struct {
+			LinkToken string `json:"link_token"`
+			LinkURL   string `json:"link_url"`
+		}
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&link)
+	resp.Body.Close()
+	page := fetchPage(t, c, link.Data.LinkURL)
+	m := csrfValue.FindStringSubmatch(page.body)
+	if m == nil {
+		t.Fatalf("no connect form: %.300s", page.body)
+	}
+	resp, err = c.PostForm(base+"/connect/brand", url.Values{"csrf": {m[1]}, "token": {link.Data.LinkToken}, "manufacturer": {"fake"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	authorize := fetchPage(t, c, resp.Header.Get("Location"))
+	back := fetchPage(t, c, authorize.location)
+	if back.status != http.StatusSeeOther || !strings.Contains(back.location, "connection_status=connected") {
+		t.Fatalf("%s: callback %d to %q", user, back.status, back.location)
+	}
+}
+
+type answer struct {
+	status         int
+	location, body string
+}
+
+func fetchPage(t *testing.T, c *http.Client, u string) answer {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return answer{resp.StatusCode, resp.Header.Get("Location"), string(b)}
+}
+
+func callKey(t *testing.T, method, u, key string) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, nil)
+	req.Header.Set("x-api-key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

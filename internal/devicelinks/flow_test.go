@@ -20,12 +20,14 @@ import (
 // flow is a stack with a supplier whose redirect_uri is a receiver on
 // 127.0.0.1, and the fake manufacturer registered as brand "fake".
 type flow struct {
-	st      *apptest.Stack
-	fake    *manufacturertest.Server
-	key     string
-	secret  string
-	back    string
-	results chan url.Values
+	st         *apptest.Stack
+	fake       *manufacturertest.Server
+	supplierID string
+	key        string
+	secret     string
+	back       string
+	results    chan url.Values
+	hooks      *receiver // the supplier's webhook endpoint
 }
 
 func newFlow(t *testing.T, dbURL string) *flow {
@@ -50,10 +52,12 @@ func newFlowWith(t *testing.T, dbURL string, opt app.Options) *flow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.key = key
-	if f.secret, err = dl.SetWebhook(ctx, sup.ID, "http://127.0.0.1:9/hook"); err != nil {
+	f.key, f.supplierID = key, sup.ID
+	f.hooks = newReceiver(t, opt.Now)
+	if f.secret, err = dl.SetWebhook(ctx, sup.ID, f.hooks.url); err != nil {
 		t.Fatal(err)
 	}
+	f.hooks.setSecret(t, f.secret)
 	_, _, err = dl.AddManufacturer(ctx, devicelinks.NewManufacturer{Brand: "fake", Name: "Fake Heat",
 		AuthorizeURL: f.fake.URL + "/authorize", TokenURL: f.fake.URL + "/token", DevicesURL: f.fake.URL + "/devices",
 		SettingsURL: f.fake.URL + "/settings", ClientID: manufacturertest.ClientID, ClientSecret: manufacturertest.ClientSecret})

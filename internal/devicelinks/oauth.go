@@ -317,7 +317,7 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) error {
 	if len(devices) > 1 {
 		return s.picker(w, r, st, q.Get("state"), devices, tok)
 	}
-	nox, err := s.storeMapping(r.Context(), st, devices, tok)
+	nox, err := s.storeMapping(r.Context(), st.target(), devices, tok)
 	if err != nil {
 		return fail("internal_error", err)
 	}
@@ -407,7 +407,7 @@ func (s *Service) chooseDevice(w http.ResponseWriter, r *http.Request) error {
 	if i < 0 {
 		return s.back(w, r, st, "", "no_devices")
 	}
-	nox, err := s.storeMapping(r.Context(), st, list[i:i+1], &tok)
+	nox, err := s.storeMapping(r.Context(), st.target(), list[i:i+1], &tok)
 	if err != nil {
 		return err
 	}
@@ -448,39 +448,68 @@ func (s *Service) devices(ctx context.Context, conf *oauth2.Config, tok *oauth2.
 	return out, nil
 }
 
-// storeMapping writes the mapping of the session's supplier user: a relink
-// of the same supplier_user_id overwrites the manufacturer, devices and
-// tokens and keeps nox_user_id; another supplier_user_id is another nox
-// user, whatever its devices.
-func (s *Service) storeMapping(ctx context.Context, st oauthState, devices []Device, tok *oauth2.Token) (string, error) {
+// target is whose mapping a link writes: a supplier's user, at a
+// manufacturer.
+type target struct {
+	supplierID, supplierUserID string
+	m                          Manufacturer
+}
+
+func (st oauthState) target() target {
+	return target{supplierID: st.se.supplierID, supplierUserID: st.se.supplierUserID, m: st.m}
+}
+
+// storeMapping writes the mapping of the supplier user and its event: a
+// relink of the same supplier_user_id overwrites the manufacturer, devices
+// and tokens and keeps nox_user_id; another supplier_user_id is another
+// nox user, whatever its devices. tok is nil when the manufacturer vouched
+// for the device itself (section 2): the mapping then has no token.
+func (s *Service) storeMapping(ctx context.Context, t target, devices []Device, tok *oauth2.Token) (string, error) {
 	raw, err := json.Marshal(devices)
 	if err != nil {
 		return "", err
 	}
 	now := s.now()
-	access := s.keys.Seal(sealToken, []byte(tok.AccessToken))
-	refresh := ""
-	if tok.RefreshToken != "" {
-		refresh = s.keys.Seal(sealToken, []byte(tok.RefreshToken))
+	var access, refresh string
+	var expiry int64
+	if tok != nil {
+		access, expiry = s.keys.Seal(sealToken, []byte(tok.AccessToken)), tok.Expiry.UnixMilli()
+		if tok.RefreshToken != "" {
+			refresh = s.keys.Seal(sealToken, []byte(tok.RefreshToken))
+		}
 	}
 	var nox string
 	err = s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+		typ := EventOverwritten
 		err := tx.QueryRow(ctx, `SELECT nox_user_id FROM devicelinks_mappings WHERE supplier_id = ? AND supplier_user_id = ?`,
-			st.se.supplierID, st.se.supplierUserID).Scan(&nox)
+			t.supplierID, t.supplierUserID).Scan(&nox)
 		switch {
 		case errors.Is(err, db.ErrNotFound):
-			nox = ids.New("nox_")
+			nox, typ = ids.New("nox_"), EventConnected
 			_, err = tx.Exec(ctx, `INSERT INTO devicelinks_mappings (supplier_id, supplier_user_id, nox_user_id, manufacturer_id,
 				devices, access_token, refresh_token, token_expiry, connected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				st.se.supplierID, st.se.supplierUserID, nox, st.m.ID, string(raw), access, refresh, tok.Expiry.UnixMilli(), now.UnixMilli())
+				t.supplierID, t.supplierUserID, nox, t.m.ID, string(raw), access, refresh, expiry, now.UnixMilli())
 		case err == nil:
 			_, err = tx.Exec(ctx, `UPDATE devicelinks_mappings SET manufacturer_id = ?, devices = ?, access_token = ?, refresh_token = ?,
 				token_expiry = ?, connected_at = ? WHERE supplier_id = ? AND supplier_user_id = ?`,
-				st.m.ID, string(raw), access, refresh, tok.Expiry.UnixMilli(), now.UnixMilli(), st.se.supplierID, st.se.supplierUserID)
+				t.m.ID, string(raw), access, refresh, expiry, now.UnixMilli(), t.supplierID, t.supplierUserID)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, t.supplierID, typ, linkResult{NoxUserID: nox, SupplierUserID: t.supplierUserID, Manufacturer: t.m.Brand,
+			ConnectionStatus: "connected", ConnectedAt: now.Unix(), Devices: devices})
 	})
 	return nox, err
+}
+
+// linkFailed records the failure of a link session, an event (and a
+// webhook) of the supplier.
+func (s *Service) linkFailed(ctx context.Context, t target, reason string) error {
+	return s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+		return s.emit(ctx, tx, t.supplierID, EventFailed, linkResult{SupplierUserID: t.supplierUserID, Manufacturer: t.m.Brand,
+			ConnectionStatus: "failed", Error: reason})
+	})
 }
 
 // back sends the browser to the supplier's redirect_uri with the seed's
@@ -496,6 +525,9 @@ func (s *Service) back(w http.ResponseWriter, r *http.Request, st oauthState, no
 	} else {
 		v.Set("connection_status", "failed")
 		v.Set("error", failure)
+		if err := s.linkFailed(r.Context(), st.target(), failure); err != nil {
+			return err
+		}
 	}
 	sup, err := s.supplier(r.Context(), st.se.supplierID)
 	if err != nil {

@@ -27,7 +27,7 @@ type Supplier struct {
 	webhookSecret string   // sealed; "" for none
 }
 
-var supplierKind = clients.Kind{Name: "supplier", Prefix: "sup_"}
+var supplierKind = clients.Kind{Name: "supplier", Prefix: SupplierPrefix}
 
 // Sealing purposes.
 const (

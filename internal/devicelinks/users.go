@@ -69,18 +69,27 @@ func (s *Service) handleDeleteDevice(w http.ResponseWriter, r *http.Request, sup
 		u.Devices = slices.Delete(u.Devices, i, i+1)
 		if len(u.Devices) == 0 {
 			_, err = tx.Exec(ctx, `DELETE FROM devicelinks_mappings WHERE supplier_id = ? AND supplier_user_id = ?`, sup.ID, userID)
-			return err
+		} else {
+			err = s.setDevices(ctx, tx, sup.ID, userID, u.Devices)
 		}
-		raw, err := json.Marshal(u.Devices)
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE devicelinks_mappings SET devices = ? WHERE supplier_id = ? AND supplier_user_id = ?`, string(raw), sup.ID, userID)
-		return err
+		return s.emit(ctx, tx, sup.ID, EventDeviceRemoved, linkResult{NoxUserID: u.NoxUserID, SupplierUserID: userID,
+			Manufacturer: u.Manufacturer, DeviceID: deviceID, Devices: u.Devices})
 	})
 	if err != nil {
 		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, okBody{Success: true, Timestamp: s.now().Unix(), Data: u})
 	return nil
+}
+
+func (s *Service) setDevices(ctx context.Context, tx *db.Tx, supplierID, userID string, devices []Device) error {
+	raw, err := json.Marshal(devices)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE devicelinks_mappings SET devices = ? WHERE supplier_id = ? AND supplier_user_id = ?`, string(raw), supplierID, userID)
+	return err
 }
