@@ -48,6 +48,10 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 		httpx.API{Prefix: "/api/webhooks/", Render: numbers.RenderError},
 		httpx.API{Prefix: "/users/", Render: devicelinks.RenderError},
 	))
+	// Browser apps on LINKBOX_CORS_ORIGINS may call the Accounts and inbox
+	// APIs (and read the JWKS); Connect, Numbers and Device links are
+	// server-to-server APIs with secret keys, never called from a page.
+	h = httpx.WithCORS(cfg.CORSOrigins, "/v1/", "/.well-known/")(h)
 	h = httpx.WithAccessLog(s.log)(h)
 	h = httpx.WithClientIP(cfg.TrustedProxies)(h)
 	h = httpx.WithSecurityHeaders(cfg.PublicURL)(h)
