@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -74,8 +75,20 @@ func TestAdminCommands(t *testing.T) {
 		if err := cli(t, url, &rotated, "apps", "rotate-key", created.ID, "--json"); err != nil || rotated["api_key"] == created.APIKey {
 			t.Errorf("rotate-key = %v, %v; want a new key", rotated, err)
 		}
+		var updated map[string]any
+		if err := cli(t, url, &updated, "apps", "update", created.ID, "--name", "Shop Two", "--return-url", "https://shop.example/cb",
+			"--return-url", "https://shop.example/alt/", "--otp-ttl", "2m", "--json"); err != nil ||
+			updated["name"] != "Shop Two" || updated["otp_ttl"] != "2m0s" || fmt.Sprint(updated["return_urls"]) != "[https://shop.example/cb https://shop.example/alt/]" {
+			t.Errorf("apps update = %v, %v", updated, err)
+		}
+		for _, bad := range [][]string{{"apps", "update", created.ID}, {"apps", "update", created.ID, "--otp-ttl", "2h"},
+			{"apps", "update", created.ID, "--return-url", "http://shop.example/"}, {"apps", "update", "app_nope", "--name", "X"}} {
+			if err := cli(t, url, nil, bad...); err == nil {
+				t.Errorf("%v succeeded", bad)
+			}
+		}
 		var list struct{ Apps []map[string]any }
-		if err := cli(t, url, &list, "apps", "list", "--json"); err != nil || len(list.Apps) != 1 || list.Apps[0]["name"] != "Shop" {
+		if err := cli(t, url, &list, "apps", "list", "--json"); err != nil || len(list.Apps) != 1 || list.Apps[0]["name"] != "Shop Two" || list.Apps[0]["otp_ttl"] != "2m0s" {
 			t.Errorf("apps list = %v, %v", list, err)
 		}
 		if err := cli(t, url, nil, "apps", "delete", created.ID); err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/linkbox/linkbox/internal/connect"
 )
 
 // listFlag collects a repeated flag.
@@ -20,6 +22,7 @@ func connectCommands() []command {
 	return []command{
 		{name: "apps create", summary: "register an app; prints its API key once", define: appsCreate},
 		{name: "apps list", summary: "list the apps", define: appsList},
+		{name: "apps update", summary: "change an app's name, return URLs or OTP lifetime; its keys and links stay", args: []string{"ID"}, define: appsUpdate},
 		{name: "apps rotate-key", summary: "give an app a new API key; the old one keeps working for 24 h", args: []string{"ID"}, define: appsRotateKey},
 		{name: "apps delete", summary: "delete an app, its keys and its links", args: []string{"ID"}, define: appsDelete},
 	}
@@ -65,6 +68,29 @@ func appsList(fs *flag.FlagSet) runFunc {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.ID, a.Name, a.OTPTTL, a.CreatedAt.UTC().Format(time.RFC3339), strings.Join(a.ReturnURLs, " "))
 			}
 			return tw.Flush()
+		})
+	}
+}
+
+func appsUpdate(fs *flag.FlagSet) runFunc {
+	var u connect.AppUpdate
+	fs.StringVar(&u.Name, "name", "", "the app's new `name`")
+	var returnURLs listFlag
+	fs.Var(&returnURLs, "return-url", "a return `URL`, exact or a prefix ending in / (repeatable; the list given replaces the app's)")
+	fs.DurationVar(&u.OTPTTL, "otp-ttl", 0, "how long the app's new one-time codes live (30s to 1h)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	return func(ctx context.Context, e cmdEnv, args []string) error {
+		u.ReturnURLs = returnURLs
+		if u.Name == "" && len(u.ReturnURLs) == 0 && u.OTPTTL == 0 {
+			return fmt.Errorf("%w: apps update: nothing to change: give --name, --return-url or --otp-ttl", ErrUsage)
+		}
+		return withAdmin(ctx, e.raw, e.stderr, func(srv *Server) error {
+			a, err := srv.Connect.UpdateApp(ctx, args[0], u)
+			if err != nil {
+				return err
+			}
+			return printResult(e.stdout, *asJSON, map[string]any{"id": a.ID, "name": a.Name, "return_urls": a.ReturnURLs, "otp_ttl": a.OTPTTL.String()},
+				[][2]string{{"id", a.ID}, {"name", a.Name}, {"return_urls", strings.Join(a.ReturnURLs, " ")}, {"otp_ttl", a.OTPTTL.String()}})
 		})
 	}
 }

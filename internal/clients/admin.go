@@ -21,8 +21,8 @@ import (
 // the creation and is returned.
 func (c *Clients[R]) Create(ctx context.Context, name string, own Rows) (Client, string, error) {
 	name = strings.TrimSpace(name)
-	if n := utf8.RuneCountInString(name); n < 1 || n > 100 || strings.ContainsFunc(name, unicode.IsControl) {
-		return Client{}, "", errs.E(errs.Invalid, "invalid_name", "A name must have 1 to 100 characters, none of them control characters")
+	if err := checkName(name); err != nil {
+		return Client{}, "", err
 	}
 	cl := Client{ID: ids.New(c.kind.Prefix), Name: name, CreatedAt: c.now()}
 	key, hash := c.newKey()
@@ -52,6 +52,41 @@ func (c *Clients[R]) List(ctx context.Context) ([]R, error) {
 		return nil, fmt.Errorf("clients: list %s: %w", c.kind.Name, err)
 	}
 	return list, nil
+}
+
+// Update renames the client, unless name is "", and has own change the
+// surface's rows of it, in one transaction; its keys stay. Instances see the
+// change as their key cache renews, within keyCacheTTL.
+func (c *Clients[R]) Update(ctx context.Context, id, name string, own Rows) error {
+	name = strings.TrimSpace(name)
+	if name != "" {
+		if err := checkName(name); err != nil {
+			return err
+		}
+	}
+	err := c.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+		cl := Client{ID: id}
+		var created int64
+		err := tx.QueryRow(ctx, `UPDATE clients SET name = CASE WHEN ? = '' THEN name ELSE ? END
+			WHERE id = ? AND kind = ? AND deleted_at IS NULL RETURNING name, created_at`,
+			name, name, id, c.kind.Name).Scan(&cl.Name, &created)
+		if errors.Is(err, db.ErrNotFound) {
+			return c.notFound
+		}
+		if err != nil {
+			return err
+		}
+		cl.CreatedAt = time.UnixMilli(created)
+		if err := own(ctx, tx, cl); err != nil {
+			return err
+		}
+		tx.AfterCommit(func() { c.cache.evict(id) })
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("clients: update %s: %w", id, err)
+	}
+	return nil
 }
 
 // RotateKey gives the client a new API key, returned only now. The key it
@@ -113,6 +148,14 @@ func (c *Clients[R]) Delete(ctx context.Context, id string, own Rows) error {
 	})
 	if err != nil {
 		return fmt.Errorf("clients: delete %s: %w", id, err)
+	}
+	return nil
+}
+
+// checkName refuses a client name no page could show.
+func checkName(name string) error {
+	if n := utf8.RuneCountInString(name); n < 1 || n > 100 || strings.ContainsFunc(name, unicode.IsControl) {
+		return errs.E(errs.Invalid, "invalid_name", "A name must have 1 to 100 characters, none of them control characters")
 	}
 	return nil
 }

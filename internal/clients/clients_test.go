@@ -1,12 +1,15 @@
 package clients_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/linkbox/linkbox/internal/clients"
+	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/errs"
 )
@@ -172,6 +175,59 @@ func TestDelete(t *testing.T) {
 			if err := sup.Delete(t.Context(), id, eraseNote); !errs.Is(err, errs.NotFound, "supplier_not_found") {
 				t.Errorf("Delete(%s): %v, want NotFound supplier_not_found", id, err)
 			}
+		}
+	})
+}
+
+// TestUpdate: a rename and the surface's change land together, the key
+// keeps working with the new record (at once on this instance, within the
+// cache's 5 s on others), and a failure of either changes nothing.
+func TestUpdate(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url)
+		sup, other := e.clients(supplier), e.clients(supplier)
+		cl, key := e.create(sup, "Acme")
+		e.wantClient("another instance", other, ip, key, cl)
+		setNote := func(ctx context.Context, tx *db.Tx, c clients.Client) error {
+			return db.ExecOne(ctx, tx, `UPDATE test_notes SET note = ? WHERE client_id = ?`, "note of "+c.Name, c.ID)
+		}
+
+		if err := sup.Update(t.Context(), cl.ID, "Acme Energy", failing); !errors.Is(err, errBoom) {
+			t.Fatalf("Update with a failing surface: %v, want its error", err)
+		}
+		e.wantClient("after a failed update", e.clients(supplier), ip, key, cl)
+		for _, name := range []string{strings.Repeat("n", 101), "tab\tname"} {
+			if err := sup.Update(t.Context(), cl.ID, name, setNote); !errs.Is(err, errs.Invalid, "invalid_name") {
+				t.Errorf("Update(%.20q): %v, want Invalid invalid_name", name, err)
+			}
+		}
+
+		if err := sup.Update(t.Context(), cl.ID, " Acme Energy ", setNote); err != nil {
+			t.Fatal(err)
+		}
+		renamed := cl
+		renamed.Name = "Acme Energy"
+		e.wantClient("this instance, at once", sup, ip, key, renamed)
+		e.wantClient("another instance, from its cache", other, ip, key, cl)
+		e.clock.Advance(5 * time.Second)
+		e.wantClient("another instance, 5 s on", other, ip, key, renamed)
+
+		if err := sup.Update(t.Context(), cl.ID, "", setNote); err != nil {
+			t.Fatal(err)
+		}
+		e.wantClient("no name given keeps the name", e.clients(supplier), ip, key, renamed)
+
+		m, _ := e.create(e.clients(manufacturer), "Other kind")
+		for _, id := range []string{"sup_nosuch", m.ID} {
+			if err := sup.Update(t.Context(), id, "X", setNote); !errs.Is(err, errs.NotFound, "supplier_not_found") {
+				t.Errorf("Update(%s): %v, want NotFound supplier_not_found", id, err)
+			}
+		}
+		if err := sup.Delete(t.Context(), cl.ID, eraseNote); err != nil {
+			t.Fatal(err)
+		}
+		if err := sup.Update(t.Context(), cl.ID, "X", setNote); !errs.Is(err, errs.NotFound, "supplier_not_found") {
+			t.Errorf("Update of a deleted client: %v, want NotFound", err)
 		}
 	})
 }

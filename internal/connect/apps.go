@@ -129,6 +129,52 @@ func scanApp(scan func(dest ...any) (clients.Client, error)) (App, error) {
 	return app, nil
 }
 
+// AppUpdate is what UpdateApp changes; a zero field stays as it is.
+type AppUpdate struct {
+	Name       string
+	ReturnURLs []string // replace the return URLs, checked as CreateApp checks them
+	OTPTTL     time.Duration
+}
+
+// UpdateApp changes the app's name, return URLs or OTP lifetime; its keys,
+// links and codes stay. A link page already handed out keeps the return URL
+// it was given; a new OTP takes the new lifetime.
+func (s *Service) UpdateApp(ctx context.Context, id string, u AppUpdate) (App, error) {
+	var urls []byte
+	if len(u.ReturnURLs) > 0 {
+		checked, err := newApp(u.ReturnURLs, u.OTPTTL)
+		if err != nil {
+			return App{}, err
+		}
+		if urls, err = json.Marshal(checked.ReturnURLs); err != nil {
+			return App{}, fmt.Errorf("connect: encode return URLs: %w", err)
+		}
+	}
+	if u.OTPTTL != 0 && (u.OTPTTL < minOTPTTL || u.OTPTTL > maxOTPTTL) {
+		return App{}, errs.E(errs.Invalid, "invalid_otp_ttl", "The OTP lifetime must be between 30s and 1h")
+	}
+	err := s.apps.Update(ctx, id, u.Name, func(ctx context.Context, tx *db.Tx, c clients.Client) error {
+		_, err := tx.Exec(ctx, `UPDATE connect_apps SET
+			return_urls = CASE WHEN ? = '' THEN return_urls ELSE ? END,
+			otp_ttl_ms = CASE WHEN ? = 0 THEN otp_ttl_ms ELSE ? END
+			WHERE client_id = ?`, string(urls), string(urls), u.OTPTTL.Milliseconds(), u.OTPTTL.Milliseconds(), c.ID)
+		return err
+	})
+	if err != nil {
+		return App{}, fmt.Errorf("connect: %w", err)
+	}
+	apps, err := s.ListApps(ctx)
+	if err != nil {
+		return App{}, err
+	}
+	for _, a := range apps {
+		if a.ID == id {
+			return a, nil
+		}
+	}
+	return App{}, fmt.Errorf("connect: app %s gone during its update", id)
+}
+
 // RotateAppKey gives the app a new API key, returned only now. The key it
 // replaces keeps working for 24 hours, so the app can roll it out.
 func (s *Service) RotateAppKey(ctx context.Context, id string) (string, error) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linkbox/linkbox/internal/connect"
 	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/ratelimit"
@@ -202,4 +203,51 @@ func routes(s interface{ Routes(*http.ServeMux) }) http.Handler {
 	mux := http.NewServeMux()
 	s.Routes(mux)
 	return mux
+}
+
+// TestUpdateApp: the name, return URLs and OTP lifetime change, each alone,
+// the key and the links staying; a bad value or an unknown app changes
+// nothing.
+func TestUpdateApp(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url, nil)
+		app, key := e.createApp("Shop")
+		e.link(key, "100", e.createUser("a@example.com", ""))
+		urls := app.ReturnURLs
+		got, err := e.svc.UpdateApp(t.Context(), app.ID, connect.AppUpdate{Name: "Shop Two"})
+		if err != nil || got.Name != "Shop Two" || !slices.Equal(got.ReturnURLs, urls) || got.OTPTTL != app.OTPTTL {
+			t.Fatalf("rename: %+v, %v", got, err)
+		}
+		got, err = e.svc.UpdateApp(t.Context(), app.ID, connect.AppUpdate{ReturnURLs: []string{"https://new.example/cb", "https://new.example/cb"}})
+		if err != nil || got.Name != "Shop Two" || !slices.Equal(got.ReturnURLs, []string{"https://new.example/cb"}) || got.OTPTTL != app.OTPTTL {
+			t.Fatalf("return URLs: %+v, %v", got, err)
+		}
+		got, err = e.svc.UpdateApp(t.Context(), app.ID, connect.AppUpdate{OTPTTL: 90 * time.Second})
+		if err != nil || got.OTPTTL != 90*time.Second || !slices.Equal(got.ReturnURLs, []string{"https://new.example/cb"}) {
+			t.Fatalf("OTP lifetime: %+v, %v", got, err)
+		}
+		for name, u := range map[string]connect.AppUpdate{
+			"http return URL": {ReturnURLs: []string{"http://shop.example/cb"}},
+			"short OTP TTL":   {OTPTTL: time.Second},
+			"long OTP TTL":    {OTPTTL: 2 * time.Hour},
+			"control in name": {Name: "a\nb"},
+		} {
+			if _, err := e.svc.UpdateApp(t.Context(), app.ID, u); errs.From(err).Kind != errs.Invalid {
+				t.Errorf("%s: %v, want Invalid", name, err)
+			}
+		}
+		if _, err := e.svc.UpdateApp(t.Context(), "app_nope", connect.AppUpdate{Name: "X"}); !errs.Is(err, errs.NotFound, "app_not_found") {
+			t.Errorf("unknown app: %v, want NotFound app_not_found", err)
+		}
+		apps, _ := e.svc.ListApps(t.Context())
+		if len(apps) != 1 || apps[0].Name != "Shop Two" || apps[0].OTPTTL != 90*time.Second || !slices.Equal(apps[0].ReturnURLs, []string{"https://new.example/cb"}) {
+			t.Errorf("after refused updates: %+v", apps)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM links WHERE app_id = ?`, app.ID); n != 1 {
+			t.Errorf("links after the updates: %d, want 1", n)
+		}
+		if got := e.postJSON(key, "/api/link-account/unlink", map[string]any{"user_id": "100"}).status; got != http.StatusOK {
+			t.Errorf("unlinking with the key after the updates: %d, want 200", got)
+		}
+	})
 }
