@@ -12,6 +12,8 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +47,10 @@ var viewports = []viewport{
 // screenshots are taken once, on SQLite.
 func TestPages(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, databaseURL string) {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
 		f := newFixture(t, databaseURL)
 		for i, vp := range viewports {
 			t.Run(vp.name, func(t *testing.T) {
@@ -52,7 +58,7 @@ func TestPages(t *testing.T) {
 				if err := apptest.Do(b, vp.emulate); err != nil {
 					t.Fatal(err)
 				}
-				tr := &tourist{t: t, f: f, b: b, vp: vp, shoot: *update && strings.HasPrefix(databaseURL, "sqlite:")}
+				tr := &tourist{t: t, f: f, b: b, vp: vp, shoot: *update && strings.HasPrefix(databaseURL, "sqlite:"), doc: string(text)}
 				tr.tour(f.newPerson(t, i+1), fmt.Sprintf("%d", 100+i))
 			})
 		}
@@ -66,6 +72,7 @@ type tourist struct {
 	b     context.Context
 	vp    viewport
 	shoot bool
+	doc   string // docs/pages.md
 }
 
 // tour visits every page in every state, as p, who is the app's user
@@ -73,49 +80,49 @@ type tourist struct {
 func (tr *tourist) tour(p person, appUser string) {
 	url := tr.f.st.URL
 	tr.open(url+"/login", http.StatusOK)
-	tr.see("login")
+	tr.see("login", "#login-form")
 	tr.submit(chromedp.SendKeys("#phone", p.phone), chromedp.SendKeys("#password", "not-the-password"), chromedp.Click("#login"))
-	tr.see("login-error")
+	tr.see("login-error", "#error")
 
 	tr.open(url+"/signup", http.StatusOK)
-	tr.see("signup")
+	tr.see("signup", "#signup-form")
 	signup := func(phone string) {
 		tr.submit(chromedp.SendKeys("#phone", phone), chromedp.SendKeys("#password", apptest.Password),
 			chromedp.SendKeys("#first_name", "Grace"), chromedp.SendKeys("#last_name", "Hopper"),
 			chromedp.SendKeys("#email", "grace@example.com"), chromedp.Click("#signup"))
 	}
 	signup("0612")
-	tr.see("signup-error")
+	tr.see("signup-error", "#error")
 	tr.open(url+"/signup", http.StatusOK)
 	signup(fmt.Sprintf("+3161299%04d", p.n))
-	tr.see("verify")
+	tr.see("verify", "#verify-form")
 	tr.submit(chromedp.SendKeys("#code", "000000"), chromedp.Click("#verify"))
-	tr.see("verify-error")
+	tr.see("verify-error", "#error")
 
 	link := tr.f.linkURL(tr.t, appUser)
 	tr.open(link, http.StatusOK)
-	tr.see("consent-login")
+	tr.see("consent-login", "#notice")
 	tr.submit(chromedp.SendKeys("#phone", p.phone), chromedp.SendKeys("#password", apptest.Password), chromedp.Click("#login"))
-	tr.see("consent")
+	tr.see("consent", "#approve")
 	tr.submit(chromedp.Click("#approve"))
 	tr.open(link, http.StatusGone)
-	tr.see("error-410")
+	tr.see("error-410", "#error-title")
 	tr.open(url+"/linking/no-such-link", http.StatusNotFound)
-	tr.see("error-404")
+	tr.see("error-404", "#error-title")
 
 	tr.f.fillInbox(tr.t, p, appUser)
 	tr.open(url+"/inbox", http.StatusOK)
 	tr.do(chromedp.WaitVisible(`//p[@id="live-status"][normalize-space(.) != ""]`)) // the live stream is open
-	tr.see("inbox")
+	tr.see("inbox", "li.message .code")
 	tr.open(url+"/account", http.StatusOK)
-	tr.see("account")
+	tr.see("account", "#apps")
 
 	tr.open(tr.f.deviceLinkURL(tr.t, "supplier-user-"+appUser), http.StatusOK)
-	tr.see("connect")
+	tr.see("connect", "#brand-fake")
 	tr.submit(chromedp.Click("#brand-fake"))
-	tr.see("connect-devices")
+	tr.see("connect-devices", "#device-b2")
 	tr.open(url+"/connect?token=no-such-session", http.StatusNotFound)
-	tr.see("connect-error-404")
+	tr.see("connect-error-404", "#error-title")
 }
 
 // open navigates to url and wants the page's status.
@@ -152,10 +159,17 @@ func (tr *tourist) do(steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// see checks the page the browser shows under name: axe-core finds no
+// see checks the page the browser shows as the state name: it has an
+// element that mark selects, which tells the state, and axe-core finds no
 // serious or critical violation on it. With -update it is screenshot too.
-func (tr *tourist) see(name string) {
+func (tr *tourist) see(name, mark string) {
 	tr.t.Helper()
+	found, err := chromedp.Run(tr.b, chromedp.Evaluate[bool](fmt.Sprintf("document.querySelector(%q) !== null", mark)))
+	if err != nil || !found {
+		loc, _ := chromedp.Run(tr.b, chromedp.Location())
+		body, _ := apptest.Text(tr.b, "main")
+		tr.t.Fatalf("%s: no %s at %s (%v): %.300s", name, mark, loc, err, body)
+	}
 	vs, err := audit(tr.b)
 	if err != nil {
 		tr.t.Fatalf("%s: axe-core: %v", name, err)
@@ -167,8 +181,12 @@ func (tr *tourist) see(name string) {
 			tr.t.Logf("%s (%s), not blocking: %v", name, tr.vp.name, v)
 		}
 	}
+	file := fmt.Sprintf("%s-%s.png", name, tr.vp.name)
+	if !strings.Contains(tr.doc, "pages/"+file) {
+		tr.t.Errorf("docs/pages.md does not show %s", file)
+	}
 	if tr.shoot {
-		if err := screenshot(tr.b, fmt.Sprintf("%s/%s-%s.png", shots, name, tr.vp.name)); err != nil {
+		if err := screenshot(tr.b, filepath.Join(shots, file)); err != nil {
 			tr.t.Fatalf("%s: %v", name, err)
 		}
 	}
