@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
 
 	"github.com/linkbox/linkbox/internal/db"
+	"github.com/linkbox/linkbox/internal/errs"
+	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/ids"
 	"github.com/linkbox/linkbox/internal/webhooks"
 )
@@ -99,4 +103,70 @@ func (s *Service) Endpoint(ctx context.Context, owner string) (string, string, e
 		return "", "", fmt.Errorf("%w: supplier %s has no webhook", webhooks.ErrNoEndpoint, owner)
 	}
 	return sup.WebhookURL, secret, nil
+}
+
+// Paging of GET /events.
+const (
+	eventsPage    = 100
+	maxEventsPage = 1000
+)
+
+var (
+	errInvalidSince = errs.E(errs.Invalid, "invalid_field", "since must be an event's seq, a whole number ≥ 0")
+	errInvalidLimit = errs.E(errs.Invalid, "invalid_field", fmt.Sprintf("limit must be a whole number from 1 to %d", maxEventsPage))
+)
+
+// eventsData is a page of GET /events: the events after since, oldest
+// first; next is the since of the following page.
+type eventsData struct {
+	Events  []json.RawMessage `json:"events"`
+	Next    int64             `json:"next"`
+	HasMore bool              `json:"has_more"`
+}
+
+// handleEvents answers the supplier's events after ?since= (a seq; 0, the
+// default, from the first), at most ?limit= of them.
+func (s *Service) handleEvents(w http.ResponseWriter, r *http.Request, sup Supplier) error {
+	q := r.URL.Query()
+	since, limit := int64(0), eventsPage
+	if v := q.Get("since"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return errInvalidSince
+		}
+		since = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxEventsPage {
+			return errInvalidLimit
+		}
+		limit = n
+	}
+	page, err := s.events(r.Context(), sup.ID, since, limit)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, okBody{Success: true, Timestamp: s.now().Unix(), Data: page})
+	return nil
+}
+
+// events reads one page of the supplier's events after since.
+func (s *Service) events(ctx context.Context, supplierID string, since int64, limit int) (eventsData, error) {
+	type row struct {
+		seq  int64
+		body string
+	}
+	rows, err := db.QueryAll(ctx, s.db, func(rows *sql.Rows) (r row, err error) {
+		return r, rows.Scan(&r.seq, &r.body)
+	}, `SELECT seq, body FROM devicelinks_events WHERE supplier_id = ? AND seq > ? ORDER BY seq LIMIT ?`, supplierID, since, limit+1)
+	if err != nil {
+		return eventsData{}, fmt.Errorf("devicelinks: events of %s: %w", supplierID, err)
+	}
+	page := eventsData{Events: []json.RawMessage{}, Next: since, HasMore: len(rows) > limit}
+	for _, r := range rows[:min(len(rows), limit)] {
+		page.Events = append(page.Events, json.RawMessage(r.body))
+		page.Next = r.seq
+	}
+	return page, nil
 }

@@ -73,15 +73,20 @@ func TestLinkBadInputs(t *testing.T) {
 			{"unregistered redirect_uri", "/users/u/link", key, map[string]string{"redirect_uri": redirect + "/x"}, 422, "unregistered_redirect_uri"},
 			{"foreign supplier's redirect_uri", "/users/u/link", other, good, 422, "unregistered_redirect_uri"},
 		} {
-			resp := st.Call(t, "POST", c.path, "", c.body, "x-api-key", c.key)
-			m := resp.JSON(t)
-			e, _ := m["error"].(map[string]any)
-			if resp.Status != c.status || m["success"] != false || e["code"] != c.code || e["message"] == "" || len(m) != 2 {
-				t.Errorf("%s: %d %s, want %d %s", c.name, resp.Status, resp.Body, c.status, c.code)
-			}
+			checkError(t, st.Call(t, "POST", c.path, "", c.body, "x-api-key", c.key), c.name, c.status, c.code)
 		}
 		if n, err := st.Server.DeviceLinks.Rows(context.Background(), "devicelinks_sessions"); err != nil || n != 0 {
 			t.Fatalf("sessions stored: %d, %v", n, err)
 		}
 	})
+}
+
+// checkError checks that resp is the API's error shape with status and code.
+func checkError(t *testing.T, resp apptest.Response, name string, status int, code string) {
+	t.Helper()
+	m := resp.JSON(t)
+	e, _ := m["error"].(map[string]any)
+	if resp.Status != status || m["success"] != false || e["code"] != code || e["message"] == "" || len(m) != 2 {
+		t.Errorf("%s: %d %s, want %d %s", name, resp.Status, resp.Body, status, code)
+	}
 }
