@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
 
@@ -43,6 +45,22 @@ var viewports = []viewport{
 		UserAgent: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36"})},
 }
 
+// reader makes the pages the same on every machine: English (the pages
+// follow Accept-Language) and a time zone that is not UTC, so that times
+// shown in the reader's zone show as such. It comes after the viewport,
+// which may set the user agent, and keeps that.
+var reader = chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+	ua, err := chromedp.Run(ctx, chromedp.Evaluate[string]("navigator.userAgent"))
+	if err != nil {
+		return err
+	}
+	if _, err := cdp.Call(ctx, t, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua, AcceptLanguage: "en"}); err != nil {
+		return err
+	}
+	_, err = cdp.Call(ctx, t, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Europe/Amsterdam"})
+	return err
+})
+
 // TestPages tours every page at every viewport on both stores; the
 // screenshots are taken once, on SQLite.
 func TestPages(t *testing.T) {
@@ -55,7 +73,7 @@ func TestPages(t *testing.T) {
 		for i, vp := range viewports {
 			t.Run(vp.name, func(t *testing.T) {
 				b := apptest.Browser(t)
-				if err := apptest.Do(b, vp.emulate); err != nil {
+				if err := apptest.Do(b, vp.emulate, reader); err != nil {
 					t.Fatal(err)
 				}
 				tr := &tourist{t: t, f: f, b: b, vp: vp, shoot: *update && strings.HasPrefix(databaseURL, "sqlite:"), doc: string(text)}
