@@ -2,7 +2,9 @@ package accounts
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/errs"
@@ -54,6 +56,33 @@ func (s *Service) SetStatus(ctx context.Context, phone, status string) (User, er
 		return s.revokeUser(ctx, tx, u.ID, now)
 	})
 	return u, err
+}
+
+// ListUsers returns the accounts of status ("" for every status) created
+// after the account after ("" from the first), oldest first, at most limit
+// of them: page on by passing the last one's id.
+func (s *Service) ListUsers(ctx context.Context, status, after string, limit int) ([]User, error) {
+	switch status {
+	case "", StatusPending, StatusActive, StatusBlocked, StatusSuspended:
+	default:
+		return nil, invalid("invalid_status", "Status must be pending, active, blocked or suspended")
+	}
+	var afterCreated int64 = -1
+	if after != "" {
+		u, err := userByID(ctx, s.db, after)
+		if err != nil {
+			return nil, fmt.Errorf("accounts: list users after %s: %w", after, err)
+		}
+		afterCreated = u.CreatedAt.UnixMilli()
+	}
+	return db.QueryAll(ctx, s.db, func(rows *sql.Rows) (User, error) {
+		var r userRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return User{}, err
+		}
+		return r.user(), nil
+	}, `SELECT `+userColumns+` FROM users WHERE (? = '' OR status = ?) AND (created_at, id) > (?, ?)
+		ORDER BY created_at, id LIMIT ?`, status, status, afterCreated, after, limit)
 }
 
 // UserByID returns the account id; user_not_found when there is none.

@@ -58,6 +58,8 @@ func userRows(u accounts.User) [][2]string {
 func accountsCommands() []command {
 	return []command{
 		{name: "users create", summary: "create an active, verified account (--password-file keeps the password out of ps)", define: usersCreate},
+		{name: "users list", summary: "list the accounts, oldest first", define: usersList},
+		{name: "users delete", summary: "erase an account: its inbox, links, sessions, rentals and credits", define: usersDelete},
 		{name: "users set-status", summary: "set an account's status; blocking or suspending ends its sessions", define: usersSetStatus},
 		{name: "keys rotate", summary: "sign access tokens with a new key; old keys verify until their tokens expire", define: keysRotate},
 	}
@@ -129,6 +131,63 @@ func usersSetStatus(fs *flag.FlagSet) runFunc {
 				return err
 			}
 			return printResult(e.stdout, *asJSON, accounts.FullUser(u), userRows(u))
+		})
+	}
+}
+
+// listPage is how many accounts users list reads per query.
+const listPage = 500
+
+func usersList(fs *flag.FlagSet) runFunc {
+	status := fs.String("status", "", "only accounts of this `status`: pending, active, blocked or suspended")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	return func(ctx context.Context, e cmdEnv, _ []string) error {
+		return withAdmin(ctx, e.raw, e.stderr, func(srv *Server) error {
+			var tw *tabwriter.Writer
+			if !*asJSON {
+				tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tPHONE\tNAME\tEMAIL\tROLE\tSTATUS\tCREATED")
+			}
+			all := []any{}
+			for after := ""; ; {
+				page, err := srv.Accounts.ListUsers(ctx, *status, after, listPage)
+				if err != nil {
+					return err
+				}
+				for _, u := range page {
+					if tw != nil {
+						fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\t%s\t%s\n", u.ID, u.Phone, u.FirstName, u.LastName, u.Email, u.Role, u.Status,
+							u.CreatedAt.UTC().Format(time.RFC3339))
+					} else {
+						all = append(all, accounts.FullUser(u))
+					}
+				}
+				if len(page) < listPage {
+					break
+				}
+				after = page[len(page)-1].ID
+			}
+			if tw != nil {
+				return tw.Flush()
+			}
+			return printResult(e.stdout, true, map[string]any{"users": all}, nil)
+		})
+	}
+}
+
+func usersDelete(fs *flag.FlagSet) runFunc {
+	phone := fs.String("phone", "", "the account's `E164` phone number (required)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	return func(ctx context.Context, e cmdEnv, _ []string) error {
+		return withAdmin(ctx, e.raw, e.stderr, func(srv *Server) error {
+			u, err := srv.Accounts.UserByPhone(ctx, *phone)
+			if err != nil {
+				return err
+			}
+			if err := srv.Accounts.DeleteUser(ctx, u.ID); err != nil {
+				return err
+			}
+			return printResult(e.stdout, *asJSON, map[string]any{"id": u.ID, "deleted": true}, [][2]string{{"deleted", u.ID}})
 		})
 	}
 }

@@ -175,3 +175,52 @@ func TestOutboxCommands(t *testing.T) {
 		}
 	})
 }
+
+// TestUsersListAndDelete: users list shows every account oldest first, or
+// those of one status; users delete erases an account that has an inbox
+// and a live stream — the stream ends, its tokens stop working — and an
+// unknown or malformed phone is refused.
+func TestUsersListAndDelete(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		s := apptest.Start(t, url, nil, app.Options{})
+		ann := s.SignUp(t, "+25761234567")
+		s.SignUp(t, "+25761234568")
+		if err := cli(t, url, nil, "users", "set-status", "--phone", "+25761234568", "--status", "blocked"); err != nil {
+			t.Fatal(err)
+		}
+		var list struct{ Users []map[string]any }
+		if err := cli(t, url, &list, "users", "list", "--json"); err != nil || len(list.Users) != 2 ||
+			list.Users[0]["phone"] != "+25761234567" || list.Users[1]["status"] != "blocked" {
+			t.Fatalf("users list = %v, %v", list, err)
+		}
+		if err := cli(t, url, &list, "users", "list", "--status", "blocked", "--json"); err != nil || len(list.Users) != 1 || list.Users[0]["phone"] != "+25761234568" {
+			t.Errorf("users list --status blocked = %v, %v", list, err)
+		}
+		if err := cli(t, url, nil, "users", "list", "--status", "gone"); err == nil {
+			t.Error("users list accepted an unknown status")
+		}
+
+		events := s.Stream(t, ann)
+		apptest.Next(t, events)
+		var deleted map[string]any
+		if err := cli(t, url, &deleted, "users", "delete", "--phone", "+25761234567", "--json"); err != nil || deleted["deleted"] != true {
+			t.Fatalf("users delete = %v, %v", deleted, err)
+		}
+		if err := cli(t, url, &list, "users", "list", "--json"); err != nil || len(list.Users) != 1 || list.Users[0]["phone"] != "+25761234568" {
+			t.Errorf("users list after the deletion = %v, %v", list, err)
+		}
+		for range events { // the stream ends, whatever it said before
+		}
+		if r := s.Call(t, "GET", "/v1/auth/me", ann, nil); r.Status != http.StatusUnauthorized {
+			t.Errorf("the deleted account's token: %d, want 401", r.Status)
+		}
+		if r := s.Call(t, "POST", "/v1/auth/login", "", map[string]string{"phone": "+25761234567", "password": apptest.Password}); r.Status != http.StatusUnauthorized {
+			t.Errorf("logging in to the deleted account: %d, want 401", r.Status)
+		}
+		for _, phone := range []string{"+25761234567", "not a phone", ""} {
+			if err := cli(t, url, nil, "users", "delete", "--phone", phone); err == nil {
+				t.Errorf("users delete --phone %q succeeded", phone)
+			}
+		}
+	})
+}
