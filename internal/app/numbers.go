@@ -13,6 +13,7 @@ import (
 	"github.com/linkbox/linkbox/internal/config"
 	"github.com/linkbox/linkbox/internal/idempotency"
 	"github.com/linkbox/linkbox/internal/numbers"
+	"github.com/linkbox/linkbox/internal/numbers/smsactivate"
 	"github.com/linkbox/linkbox/internal/secrets"
 )
 
@@ -23,10 +24,20 @@ type numbersSurface struct {
 	idem *idempotency.Store
 }
 
-// buildNumbers builds the Numbers API; the Accounts service must be built.
+// buildNumbers builds the Numbers API, with the upstream SMS-Activate
+// provider when LINKBOX_SMSACTIVATE_URL is set; the Accounts service must
+// be built.
 func (s *Server) buildNumbers(cfg config.Config, keys *secrets.Keyring, opt Options) error {
+	var up *smsactivate.Client
+	if cfg.SMSActivateURL != "" {
+		var err error
+		if up, err = smsactivate.New(cfg.SMSActivateURL, cfg.SMSActivateKey, nil); err != nil {
+			return fmt.Errorf("LINKBOX_SMSACTIVATE_URL: %w", err)
+		}
+	}
 	svc, err := numbers.NewService(s.db, s.Accounts, keys, s.Inbox, s.limiter, numbers.Config{
 		CreditValue: cfg.NumbersCreditValue, FreeCredits: cfg.NumbersFreeCredits, Cooldown: cfg.NumbersCooldown, Now: opt.Now,
+		Upstream: up, Markup: cfg.SMSActivateMarkup,
 	}, s.log)
 	if err != nil {
 		return err
@@ -73,6 +84,7 @@ func numbersCommands() []command {
 		{name: "gateways remove", summary: "remove an SMS gateway (its numbers stay, without it)", args: []string{"ID"}, define: gatewaysRemove},
 		{name: "users approve", summary: "let an account rent numbers (grants the free credits once)", define: usersApprove},
 		{name: "credits grant", summary: "add credits to an account (negative: take back, never below zero)", define: creditsGrant},
+		{name: "upstream balance", summary: "the balance of the upstream SMS-Activate account", define: upstreamBalance},
 	}
 }
 
@@ -268,6 +280,20 @@ func gatewaysRemove(fs *flag.FlagSet) runFunc {
 				return err
 			}
 			return printResult(e.stdout, *asJSON, map[string]any{"id": args[0], "removed": true}, [][2]string{{"removed", args[0]}})
+		})
+	}
+}
+
+func upstreamBalance(fs *flag.FlagSet) runFunc {
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	return func(ctx context.Context, e cmdEnv, _ []string) error {
+		return withAdmin(ctx, e.raw, e.stderr, func(srv *Server) error {
+			b, err := srv.Numbers.UpstreamBalance(ctx)
+			if err != nil {
+				return err
+			}
+			return printResult(e.stdout, *asJSON, map[string]string{"balance": numbers.FormatMoney(b)},
+				[][2]string{{"balance", numbers.FormatMoney(b)}})
 		})
 	}
 }

@@ -11,11 +11,13 @@ import (
 )
 
 // Price is one catalog entry, with Count the free numbers that can take
-// the service now.
+// the service now. An entry of the upstream provider (Upstream) has the
+// operator "any", the upstream's count, and no rent per hour.
 type Price struct {
 	Service, Country, Operator string
 	Cost, RentPerHour          int64 // micro-units
 	Count                      int64
+	Upstream                   bool
 }
 
 // Number is one number of the pool.
@@ -42,17 +44,26 @@ func (s *Service) SetPrice(ctx context.Context, p Price) error {
 }
 
 // Prices lists the catalog, filtered by service, country and operator where
-// given, with the count of free numbers of each entry.
+// given, with the count of free numbers of each entry; the upstream's
+// prices, when one is configured, join it.
 func (s *Service) Prices(ctx context.Context, service, country, operator string) ([]Price, error) {
-	return db.QueryAll(ctx, s.db, func(rows *sql.Rows) (p Price, err error) {
-		return p, rows.Scan(&p.Service, &p.Country, &p.Operator, &p.Cost, &p.RentPerHour, &p.Count)
-	}, `SELECT p.service, p.country, p.operator, p.cost_micros, p.rent_hour_micros,
+	query := `SELECT p.service, p.country, p.operator, p.cost_micros, p.rent_hour_micros,
 			(SELECT COUNT(*) FROM numbers_pool n WHERE n.country = p.country AND n.operator = p.operator
-				AND n.rental_id IS NULL AND n.services LIKE '%,' || p.service || ',%'
-				AND NOT EXISTS (SELECT 1 FROM numbers_blocked b WHERE b.number_id = n.id AND b.service = p.service))
+				AND n.rental_id IS NULL AND n.source = 'pool' AND n.services LIKE '%,' || p.service || ',%'
+				AND NOT EXISTS (SELECT 1 FROM numbers_blocked b WHERE b.number_id = n.id AND b.service = p.service)), 0
 		FROM numbers_prices p
-		WHERE (? = '' OR p.service = ?) AND (? = '' OR p.country = ?) AND (? = '' OR p.operator = ?)
-		ORDER BY p.country, p.service, p.operator`, service, service, country, country, operator, operator)
+		WHERE (? = '' OR p.service = ?) AND (? = '' OR p.country = ?) AND (? = '' OR p.operator = ?)`
+	args := []any{service, service, country, country, operator, operator}
+	if s.up != nil {
+		query += " UNION ALL " + upstreamPricesSQL
+		args = append(args, args...)
+	}
+	return db.QueryAll(ctx, s.db, func(rows *sql.Rows) (p Price, err error) {
+		var up int
+		err = rows.Scan(&p.Service, &p.Country, &p.Operator, &p.Cost, &p.RentPerHour, &p.Count, &up)
+		p.Upstream = up == 1
+		return p, err
+	}, query+" ORDER BY 2, 1, 3", args...)
 }
 
 // AddNumber adds a number to the pool.
@@ -91,7 +102,7 @@ func (s *Service) ListNumbers(ctx context.Context) ([]Number, error) {
 		n.Services = strings.FieldsFunc(services, func(r rune) bool { return r == ',' })
 		n.GatewayID, n.SIM, n.RentalID = gw.String, int(sim.Int64), rental.String
 		return n, err
-	}, `SELECT id, number, country, operator, services, gateway_id, sim, rental_id FROM numbers_pool ORDER BY number`)
+	}, `SELECT id, number, country, operator, services, gateway_id, sim, rental_id FROM numbers_pool WHERE source = 'pool' ORDER BY number`)
 }
 
 // RemoveNumber removes a free number (by id or E.164) from the pool.
@@ -99,7 +110,7 @@ func (s *Service) RemoveNumber(ctx context.Context, idOrNumber string) error {
 	return s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var rental sql.NullString
 		var id string
-		err := tx.QueryRow(ctx, `SELECT id, rental_id FROM numbers_pool WHERE id = ? OR number = ?`, idOrNumber, idOrNumber).Scan(&id, &rental)
+		err := tx.QueryRow(ctx, `SELECT id, rental_id FROM numbers_pool WHERE (id = ? OR number = ?) AND source = 'pool'`, idOrNumber, idOrNumber).Scan(&id, &rental)
 		switch {
 		case err == db.ErrNotFound:
 			return errNumberUnknown

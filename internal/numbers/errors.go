@@ -18,11 +18,16 @@ import (
 //	409     too_early             A rental cannot be cancelled in its first 2 minutes
 //	409     sms_received          The rental has received an SMS: finish it instead
 //	409     rental_ended          The rental has ended
+//	409     upstream_too_early    the upstream refused a cancel in its first minutes (EARLY_CANCEL_DENIED)
+//	409     upstream_refused      the upstream refused a cancel (BAD_STATUS: a code came there)
 //	400     missing_field         service and country are required / service is required
 //	400     invalid_*             a parameter or the body is malformed (httpx.Decode's messages)
 //	422     idempotency_mismatch  the Idempotency-Key was used with another body (package idempotency)
 //	429     rate_limited          Rate limit exceeded (with Retry-After and X-RateLimit-*)
 //	500     internal_error        Internal server error
+//	502     upstream_error        the upstream failed (BAD_KEY, ERROR_SQL, BANNED, an unexpected answer, no answer)
+//	503     upstream_no_balance   the upstream account's balance is short (NO_BALANCE); the upstream's
+//	                              NO_NUMBERS, BAD_SERVICE, WRONG_SERVICE, BAD_COUNTRY are no_numbers (404)
 var (
 	errUnauthorized   = errs.E(errs.Unauthorized, "unauthorized", "Missing or invalid token")
 	errNoCredits      = errs.E(errs.Forbidden, "insufficient_credits", "Insufficient credits")
@@ -52,6 +57,7 @@ var (
 var statusOf = map[string]int{
 	"insufficient_credits": http.StatusPaymentRequired,
 	"idempotency_mismatch": http.StatusUnprocessableEntity,
+	"upstream_error":       http.StatusBadGateway,
 }
 
 // errorBody is the seed's error shape.

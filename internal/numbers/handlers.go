@@ -50,6 +50,9 @@ func (s *Service) writePrices(ctx context.Context, w http.ResponseWriter, servic
 		}
 		cost := p.Cost
 		if rent {
+			if p.Upstream {
+				continue // the upstream sells activations, not hours
+			}
 			cost = p.RentPerHour
 		}
 		e.Services[p.Operator] = priceEntry{Cost: FormatMoney(cost), Count: strconv.FormatInt(p.Count, 10)}
@@ -140,7 +143,7 @@ func (s *Service) handleRent(w http.ResponseWriter, r *http.Request, userID stri
 	if err := httpx.Decode(w, r, &q); err != nil {
 		return err
 	}
-	rt, remaining, err := s.Rent(r.Context(), userID, q)
+	rt, remaining, err := s.Rent(r.Context(), userID, q, nil)
 	if err != nil {
 		return err
 	}

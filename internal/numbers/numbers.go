@@ -22,6 +22,7 @@ import (
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/inbox"
+	"github.com/linkbox/linkbox/internal/numbers/smsactivate"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 	"github.com/linkbox/linkbox/internal/secrets"
 )
@@ -54,6 +55,10 @@ type Config struct {
 	FreeCredits int64            // LINKBOX_NUMBERS_FREE_CREDITS: credits granted on approval
 	Cooldown    time.Duration    // LINKBOX_NUMBERS_SERVICE_COOLDOWN: 0 turns it off
 	Now         func() time.Time // nil: time.Now
+	// Upstream, if not nil, sells numbers when the pool has none, at its
+	// prices times Markup (LINKBOX_SMSACTIVATE_MARKUP, a decimal ≥ 1).
+	Upstream *smsactivate.Client
+	Markup   string
 }
 
 // Service is the Numbers domain.
@@ -68,6 +73,7 @@ type Service struct {
 	creditValue int64 // micro-units per credit
 	freeCredits int64
 	cooldown    time.Duration
+	up          *upstream // nil: none
 	api         httpx.Adapter
 }
 
@@ -86,11 +92,19 @@ func NewService(d *db.DB, acc *accounts.Service, keys *secrets.Keyring, ib Inbox
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{
+	s := &Service{
 		db: d, acc: acc, keys: keys, inbox: ib, limiter: limiter, log: log, now0: cfg.Now,
 		creditValue: cv, freeCredits: cfg.FreeCredits, cooldown: cfg.Cooldown,
 		api: httpx.Adapter{Log: log, Render: RenderError},
-	}, nil
+	}
+	if cfg.Upstream != nil {
+		m, err := ParseMoney(cfg.Markup)
+		if err != nil || m < 1e6 {
+			return nil, fmt.Errorf("numbers: markup %q: want a decimal of at least 1.0", cfg.Markup)
+		}
+		s.up = &upstream{c: cfg.Upstream, markup: m}
+	}
+	return s, nil
 }
 
 func (s *Service) now() time.Time { return s.now0().Truncate(time.Millisecond) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/db"
@@ -41,14 +42,37 @@ type RentRequest struct {
 	Operator string `json:"operator"`
 }
 
+// Answer writes, inside the rent's transaction, what the rent answers:
+// package idempotency keeps it there, so that a rent is never charged
+// without its answer kept. A nil Answer writes nothing.
+type Answer func(ctx context.Context, tx *db.Tx, r Rental, remaining int64) error
+
+func (a Answer) run(ctx context.Context, tx *db.Tx, r Rental, remaining int64) error {
+	if a == nil {
+		return nil
+	}
+	return a(ctx, tx, r, remaining)
+}
+
 // Rent takes a free number serving the service, debits its price and
-// creates the rental, in one transaction. The number is one not reported
-// for the service and, within the cooldown, not rented for it by another
-// account.
-func (s *Service) Rent(ctx context.Context, userID string, q RentRequest) (Rental, int64, error) {
+// creates the rental, in one transaction, and runs answer in it. The
+// number is one of the pool not reported for the service and, within the
+// cooldown, not rented for it by another account; when the pool has none
+// and no operator but "any" is asked for, it is bought from the upstream
+// provider, if one is configured.
+func (s *Service) Rent(ctx context.Context, userID string, q RentRequest, answer Answer) (Rental, int64, error) {
 	if q.Service == "" || q.Country == "" {
 		return Rental{}, 0, errRentFields
 	}
+	r, remaining, err := s.rentPool(ctx, userID, q, answer)
+	if err == errNoNumbers && s.up != nil && (q.Operator == "" || q.Operator == upstreamOperator) {
+		return s.rentUpstream(ctx, userID, q, answer)
+	}
+	return r, remaining, err
+}
+
+// rentPool rents a number of the pool.
+func (s *Service) rentPool(ctx context.Context, userID string, q RentRequest, answer Answer) (Rental, int64, error) {
 	now := s.now()
 	r := Rental{ID: ids.New("rnt_"), UserID: userID, Service: q.Service, Country: q.Country, Status: StatusWaiting,
 		CreatedAt: now, CancelableAt: now.Add(cancelAfter), ExpiresAt: now.Add(rentalTTL)}
@@ -72,7 +96,7 @@ func (s *Service) Rent(ctx context.Context, userID string, q RentRequest) (Renta
 		var costMicros int64
 		err = tx.QueryRow(ctx, `SELECT n.id, n.number, n.operator, p.cost_micros FROM numbers_pool n
 			JOIN numbers_prices p ON p.service = ? AND p.country = n.country AND p.operator = n.operator
-			WHERE n.country = ? AND (? = '' OR n.operator = ?) AND n.rental_id IS NULL AND n.services LIKE ?
+			WHERE n.country = ? AND (? = '' OR n.operator = ?) AND n.rental_id IS NULL AND n.source = 'pool' AND n.services LIKE ?
 				AND NOT EXISTS (SELECT 1 FROM numbers_blocked b WHERE b.number_id = n.id AND b.service = ?)
 				AND NOT EXISTS (SELECT 1 FROM numbers_rentals o WHERE o.number_id = n.id AND o.service = ?
 					AND o.user_id <> ? AND o.created_at > ?)
@@ -92,17 +116,23 @@ func (s *Service) Rent(ctx context.Context, userID string, q RentRequest) (Renta
 			return err
 		}
 		r.Cost = s.credits(costMicros)
-		_, err = tx.Exec(ctx, `INSERT INTO numbers_rentals (id, user_id, number_id, number, service, country, operator,
-			cost_credits, status, refunded, created_at, cancelable_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
-			r.ID, userID, r.NumberID, r.Number, r.Service, r.Country, r.Operator, r.Cost, r.Status,
-			r.CreatedAt.UnixMilli(), r.CancelableAt.UnixMilli(), r.ExpiresAt.UnixMilli())
-		if err != nil {
+		if err := s.insertRental(ctx, tx, r); err != nil {
 			return err
 		}
-		remaining, err = s.apply(ctx, tx, userID, entryRent, -r.Cost, r.ID, "rent "+r.Service+" "+r.Number)
-		return err
+		if remaining, err = s.apply(ctx, tx, userID, entryRent, -r.Cost, r.ID, "rent "+r.Service+" "+r.Number); err != nil {
+			return err
+		}
+		return answer.run(ctx, tx, r, remaining)
 	})
 	return r, remaining, err
+}
+
+func (s *Service) insertRental(ctx context.Context, tx *db.Tx, r Rental) error {
+	_, err := tx.Exec(ctx, `INSERT INTO numbers_rentals (id, user_id, number_id, number, service, country, operator,
+		cost_credits, status, refunded, created_at, cancelable_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+		r.ID, r.UserID, r.NumberID, r.Number, r.Service, r.Country, r.Operator, r.Cost, r.Status,
+		r.CreatedAt.UnixMilli(), r.CancelableAt.UnixMilli(), r.ExpiresAt.UnixMilli())
+	return err
 }
 
 const rentalCols = `id, user_id, number_id, number, service, country, operator, status, cost_credits, refunded, created_at, cancelable_at, expires_at`
@@ -156,7 +186,7 @@ func (s *Service) Rental(ctx context.Context, userID, id string) (Rental, error)
 
 // Cancel ends a waiting rental with a full refund, from its cancelableAt on.
 func (s *Service) Cancel(ctx context.Context, userID, id string) (Rental, error) {
-	return s.end(ctx, userID, id, func(r Rental) (string, bool, error) {
+	return s.end(ctx, userID, id, oweCancel, func(r Rental) (string, bool, error) {
 		switch {
 		case r.Status == StatusReceived:
 			return "", false, errSMSReceived
@@ -171,7 +201,7 @@ func (s *Service) Cancel(ctx context.Context, userID, id string) (Rental, error)
 
 // Finish ends a waiting or received rental; nothing is refunded.
 func (s *Service) Finish(ctx context.Context, userID, id string) (Rental, error) {
-	return s.end(ctx, userID, id, func(r Rental) (string, bool, error) {
+	return s.end(ctx, userID, id, oweFinish, func(r Rental) (string, bool, error) {
 		if r.Status != StatusWaiting && r.Status != StatusReceived {
 			return "", false, errRentalEnded
 		}
@@ -182,7 +212,7 @@ func (s *Service) Finish(ctx context.Context, userID, id string) (Rental, error)
 // Report says the service refused the number: the rental ends (refunded
 // when no SMS came) and the number is not offered for that service again.
 func (s *Service) Report(ctx context.Context, userID, id string) (Rental, error) {
-	return s.end(ctx, userID, id, func(r Rental) (string, bool, error) {
+	return s.end(ctx, userID, id, oweCancel, func(r Rental) (string, bool, error) {
 		switch r.Status {
 		case StatusWaiting:
 			return StatusCancelled, true, nil
@@ -199,8 +229,17 @@ func (s *Service) Report(ctx context.Context, userID, id string) (Rental, error)
 
 // end moves a live rental to the state decide picks, refunding it if
 // decide says so, and frees its number, in one transaction; also runs
-// in the same transaction.
-func (s *Service) end(ctx context.Context, userID, id string, decide func(Rental) (string, bool, error), also ...func(context.Context, *db.Tx, Rental) error) (Rental, error) {
+// in the same transaction. A rental of the upstream is cancelled there
+// first when it is to be refunded (a refusal there is the answer), and is
+// otherwise owed upstream (oweCancel or oweFinish), sent by PollUpstream.
+func (s *Service) end(ctx context.Context, userID, id, upstreamOwed string, decide func(Rental) (string, bool, error), also ...func(context.Context, *db.Tx, Rental) error) (Rental, error) {
+	cancelled := false
+	if s.up != nil {
+		var err error
+		if cancelled, err = s.cancelUpstream(ctx, userID, id, decide); err != nil {
+			return Rental{}, err
+		}
+	}
 	var out Rental
 	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		r, err := scanRental(tx.QueryRow(ctx, `SELECT `+rentalCols+` FROM numbers_rentals WHERE id = ? AND user_id = ?`, id, userID))
@@ -215,6 +254,13 @@ func (s *Service) end(ctx context.Context, userID, id string, decide func(Rental
 			return err
 		}
 		if err := s.close(ctx, tx, r, status, refund); err != nil {
+			return err
+		}
+		owed := upstreamOwed
+		if cancelled {
+			owed = oweDone
+		}
+		if err := owe(ctx, tx, r.ID, owed, s.now()); err != nil {
 			return err
 		}
 		for _, f := range also {
@@ -268,11 +314,18 @@ func (s *Service) Sweep(ctx context.Context) error {
 		}
 		err = s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 			for _, r := range list {
-				status, refund := StatusExpired, true
+				status, refund, owed := StatusExpired, true, oweCancel
 				if r.Status == StatusReceived {
-					status, refund = StatusFinished, false
+					status, refund, owed = StatusFinished, false, oweFinish
 				}
-				if err := s.close(ctx, tx, r, status, refund); err != nil && err != errRentalEnded {
+				err := s.close(ctx, tx, r, status, refund)
+				if err == errRentalEnded {
+					continue
+				}
+				if err == nil {
+					err = owe(ctx, tx, r.ID, owed, s.now())
+				}
+				if err != nil {
 					return err
 				}
 			}
@@ -287,8 +340,14 @@ func (s *Service) Sweep(ctx context.Context) error {
 // sweepEvery is how often Run sweeps expired rentals.
 const sweepEvery = 15 * time.Second
 
-// Run sweeps expired rentals every sweepEvery until ctx ends.
+// Run sweeps expired rentals every sweepEvery and, with an upstream
+// provider, does its work (runUpstream), until ctx ends.
 func (s *Service) Run(ctx context.Context) {
+	if s.up != nil {
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		wg.Go(func() { s.runUpstream(ctx) })
+	}
 	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
 	for {

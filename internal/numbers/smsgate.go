@@ -174,18 +174,24 @@ func (s *Service) receive(ctx context.Context, gwID string, ev smsgateEvent) err
 		if at.IsZero() {
 			at = now
 		}
-		code := ExtractCode(ev.Payload.Message)
-		if _, err := tx.Exec(ctx, `INSERT INTO numbers_sms (id, rental_id, sender, text, code, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			ids.New("sms_"), r.ID, ev.Payload.PhoneNumber, ev.Payload.Message, code, at.UnixMilli()); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE numbers_rentals SET status = ? WHERE id = ? AND status = ?`, StatusReceived, r.ID, StatusWaiting); err != nil {
-			return err
-		}
-		_, err = s.inbox.Add(ctx, tx, inbox.NewMessage{
-			UserID: r.UserID, Source: inbox.Source{Kind: "rental", ID: r.ID, Name: r.Service + " " + r.Number},
-			Type: "sms", Message: ev.Payload.Message, Code: code,
-		})
-		return err
+		return s.storeSMS(ctx, tx, r, ev.Payload.PhoneNumber, ev.Payload.Message, ExtractCode(ev.Payload.Message), at)
 	})
+}
+
+// storeSMS stores an SMS of rental r with its code, moves a waiting rental
+// to received (no cancel then) and puts the SMS in the renter's inbox, in
+// tx: the gateway's and the upstream's SMS alike.
+func (s *Service) storeSMS(ctx context.Context, tx *db.Tx, r Rental, sender, text, code string, at time.Time) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO numbers_sms (id, rental_id, sender, text, code, received_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		ids.New("sms_"), r.ID, sender, text, code, at.UnixMilli()); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE numbers_rentals SET status = ? WHERE id = ? AND status = ?`, StatusReceived, r.ID, StatusWaiting); err != nil {
+		return err
+	}
+	_, err := s.inbox.Add(ctx, tx, inbox.NewMessage{
+		UserID: r.UserID, Source: inbox.Source{Kind: "rental", ID: r.ID, Name: r.Service + " " + r.Number},
+		Type: "sms", Message: text, Code: code,
+	})
+	return err
 }
