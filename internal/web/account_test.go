@@ -23,7 +23,7 @@ func TestUnlinkFromAccount(t *testing.T) {
 
 		p := b.get("/account")
 		want(t, "account", p, http.StatusOK, `<li class="app" data-id="`+app.ID+`">`)
-		if !strings.Contains(p.body, "linked since") || !strings.Contains(p.body, "Unlink</button>") {
+		if !strings.Contains(p.body, "linked since") || !strings.Contains(p.body, `Unlink <span class="visually-hidden">Acme</span></button>`) {
 			t.Errorf("account page lacks the app's row:\n%s", p.body)
 		}
 		unlink := "/account/apps/" + app.ID + "/unlink"
@@ -60,7 +60,7 @@ func TestInboxPage(t *testing.T) {
 			t.Errorf("message text rendered unescaped:\n%s", p.body)
 		}
 		// The stream starts after the newest message shown.
-		m := regexp.MustCompile(`data-last-event-id="([^"]*)">\s*<li class="message" data-id="(msg_[0-9A-Za-z_-]{22})">`).FindStringSubmatch(p.body)
+		m := regexp.MustCompile(`data-last-event-id="([^"]*)"[^>]*>\s*<li class="message unread" data-id="(msg_[0-9A-Za-z_-]{22})">`).FindStringSubmatch(p.body)
 		if m == nil || m[1] != m[2] {
 			t.Errorf("inbox page: want the stream to start at the first message's id:\n%s", p.body)
 		}

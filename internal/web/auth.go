@@ -19,6 +19,9 @@ type loginView struct {
 	Error   *errs.Error
 	Pending bool // the error is account_pending: offer the way to the code
 	Link    connect.LinkRequest
+	// Done says what the page follows: "reset" (a new password) or
+	// "deleted" (the account), told above the form; "" for nothing.
+	Done string
 }
 
 // signupView is the sign-up form's; Form keeps what was typed.
@@ -40,7 +43,17 @@ type verifyView struct {
 	Next, Phone string
 	Error       *errs.Error
 	Resent      bool // a new code was sent
+	// Cooldown is the seconds before another code may be asked for, when
+	// the page follows a send; the resend button counts them down.
+	Cooldown int
 }
+
+// resendCooldown is the accounts service's minimum time between two codes
+// to a phone, which a page just after a send shows.
+const resendCooldown = 60
+
+// doneNotices are the values of ?done= the login page tells about.
+var doneNotices = map[string]bool{"reset": true, "deleted": true}
 
 // caller is who a page asks accounts to act for: the pages count against
 // the API's per-IP limits, and show a refusal as the form's error.
@@ -55,7 +68,11 @@ func (s *Service) loginPage(w http.ResponseWriter, r *http.Request) error {
 		SeeOther(w, nextOrDefault(next))
 		return nil
 	}
-	return s.Render(w, r, http.StatusOK, "login", &loginView{Base: s.anonBase(w, r, formHere("/login", next)), Next: next})
+	v := &loginView{Base: s.anonBase(w, r, formHere("/login", next)), Next: next}
+	if done := r.URL.Query().Get("done"); doneNotices[done] {
+		v.Done = done
+	}
+	return s.Render(w, r, http.StatusOK, "login", v)
 }
 
 // anonBase is the Base of a form shown to someone not signed in.
@@ -79,7 +96,7 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
 		return s.Render(w, r, status, "login", &loginView{Base: s.anonBase(w, r, formHere("/login", next)),
 			Next: next, Phone: phone, Error: e, Pending: errs.Is(err, errs.Forbidden, "account_pending")})
 	}
-	if err := s.signIn(r.Context(), w, u.ID); err != nil {
+	if err := s.signIn(r.Context(), w, u); err != nil {
 		return err
 	}
 	SeeOther(w, nextOrDefault(next))
@@ -112,7 +129,7 @@ func (s *Service) signup(w http.ResponseWriter, r *http.Request) error {
 		return s.Render(w, r, status, "signup", &signupView{Base: s.anonBase(w, r, formHere("/signup", next)),
 			Next: next, Phone: f.Get("phone"), Form: form, Error: e})
 	}
-	SeeOther(w, withNext("/signup/verify", "phone", u.Phone, "next", next))
+	SeeOther(w, withNext("/signup/verify", "phone", u.Phone, "next", next, "sent", "1"))
 	return nil
 }
 
@@ -124,7 +141,11 @@ func (s *Service) verifyForm(w http.ResponseWriter, r *http.Request, phone, next
 
 func (s *Service) verifyPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	return s.Render(w, r, http.StatusOK, "verify", s.verifyForm(w, r, q.Get("phone"), localPath(q.Get("next"))))
+	v := s.verifyForm(w, r, q.Get("phone"), localPath(q.Get("next")))
+	if q.Get("sent") == "1" {
+		v.Cooldown = resendCooldown
+	}
+	return s.Render(w, r, http.StatusOK, "verify", v)
 }
 
 // verify checks the SMS code, which activates the account, and signs in:
@@ -148,7 +169,7 @@ func (s *Service) verify(w http.ResponseWriter, r *http.Request) error {
 		v.Error = e
 		return s.Render(w, r, status, "verify", v)
 	}
-	if err := s.signIn(r.Context(), w, u.ID); err != nil {
+	if err := s.signIn(r.Context(), w, u); err != nil {
 		return err
 	}
 	SeeOther(w, nextOrDefault(next))
@@ -169,11 +190,13 @@ func (s *Service) resend(w http.ResponseWriter, r *http.Request) error {
 		v.Error = e
 		return s.Render(w, r, status, "verify", v)
 	}
-	v.Resent = true
+	v.Resent, v.Cooldown = true, resendCooldown
 	return s.Render(w, r, http.StatusOK, "verify", v)
 }
 
-// logout ends the session and shows the login page.
+// logout ends the session and shows the login page, or the local page of
+// the form's next: "Not you?" on the consent page signs out and comes back
+// to that page, which then asks to sign in.
 func (s *Service) logout(w http.ResponseWriter, r *http.Request) error {
 	se, err := s.Session(r)
 	if errors.Is(err, ErrNoSession) {
@@ -189,6 +212,10 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) error {
 	if err := s.signOut(r.Context(), w, se); err != nil {
 		return err
 	}
-	SeeOther(w, "/login")
+	next := localPath(r.PostForm.Get("next"))
+	if next == "" {
+		next = "/login"
+	}
+	SeeOther(w, next)
 	return nil
 }

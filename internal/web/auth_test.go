@@ -37,8 +37,8 @@ func TestLoginFormErrors(t *testing.T) {
 			status                int
 			text                  string
 		}{
-			{"wrong password", active.Phone, "wrong password", http.StatusUnauthorized, "Invalid phone number or password"},
-			{"unknown phone", "+14155559999", password, http.StatusUnauthorized, "Invalid phone number or password"},
+			{"wrong password", active.Phone, "wrong password", http.StatusUnauthorized, "Wrong phone number or password."},
+			{"unknown phone", "+14155559999", password, http.StatusUnauthorized, "Wrong phone number or password."},
 			{"bad phone", "not a phone", password, http.StatusBadRequest, ""},
 			{"no password", active.Phone, "", http.StatusBadRequest, ""},
 			{"pending", pending.Phone, password, http.StatusForbidden, `href="/signup/verify?phone=`},
@@ -70,7 +70,7 @@ func TestLoginRateLimited(t *testing.T) {
 	for range 11 {
 		p = b.submit("/login", "/login", form)
 	}
-	want(t, "11th wrong password", p, http.StatusTooManyRequests, "Too many requests")
+	want(t, "11th wrong password", p, http.StatusTooManyRequests, "Too many tries. Wait a few minutes and try again.")
 	if p.header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
@@ -135,13 +135,13 @@ func TestSignupVerifySignsIn(t *testing.T) {
 		p = b.submit("/signup?next=%2Faccount", "/signup", form)
 		want(t, "sign-up", p, http.StatusSeeOther, "")
 		verify := p.location()
-		if wantLoc := "/signup/verify?next=%2Faccount&phone=" + url.QueryEscape(phone); verify != wantLoc {
+		if wantLoc := "/signup/verify?next=%2Faccount&phone=" + url.QueryEscape(phone) + "&sent=1"; verify != wantLoc {
 			t.Fatalf("sign-up Location = %q, want %q", verify, wantLoc)
 		}
 		code := smsCode(t, e.gw, phone)
 
 		p = b.submit(verify, "/signup/verify", url.Values{"phone": {phone}, "code": {wrongCode(code)}, "next": {"/account"}})
-		want(t, "wrong code", p, http.StatusBadRequest, "Invalid verification code")
+		want(t, "wrong code", p, http.StatusBadRequest, "That code is not right. Check the SMS, or ask for a new code.")
 		if b.cookie("linkbox_session") != "" {
 			t.Fatal("a wrong code signed in")
 		}

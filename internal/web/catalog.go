@@ -22,9 +22,10 @@ import (
 // is refused here where encoding/json would keep the last one silently.
 //
 // Two kinds of id: a message of the templates (their t), and "code." and
-// an error code, the translation of the errors with that code (errorText).
-// English translates no error code: the domains write their public
-// messages in English, more precisely than one text per code could.
+// an error code, what a page says of the errors with that code
+// (errorText). English has its own texts too: the domains' public messages
+// are written for API clients ("Field \"phone\" must be … E.164"), a page
+// speaks to people.
 const codePrefix = "code."
 
 // readCatalog parses the catalog file name of fsys.

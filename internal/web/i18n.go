@@ -146,10 +146,11 @@ func (l *locale) text(id string, args ...any) (any, error) {
 	return template.HTML(fmt.Sprintf(msg, args...)), nil
 }
 
-// errorText is what a page says of e: its translation by code, or, in
-// English and for a code the language does not translate, e's own message.
+// errorText is what a page says of e: the text of its code, in l or else
+// in English, or, for a code no catalog has (another surface's), e's own
+// message.
 func (l *locale) errorText(e *errs.Error) string {
-	if msg, ok := l.messages[codePrefix+e.Code]; ok {
+	if msg, ok := l.lookup(codePrefix + e.Code); ok {
 		return msg
 	}
 	return e.Message

@@ -20,7 +20,9 @@ func TestConsentApprove(t *testing.T) {
 
 		p := b.get(path)
 		want(t, "consent page", p, http.StatusOK, "Acme &lt;Shop&gt; wants to link to your Linkbox account")
-		for _, s := range []string{"one-time codes and notifications", "hashed form of your email address and phone number",
+		for _, s := range []string{"one-time codes and notifications", "see your email address, masked: <strong id=\"scope-email\">ad****@example.com</strong>",
+			"see the last four digits of your phone number: <strong id=\"scope-phone\">",
+			"Either way, you will then go back to <strong id=\"return-host-name\">your-app.com</strong>.",
 			`name="action" value="approve"`, `name="action" value="deny"`} {
 			if !strings.Contains(p.body, s) {
 				t.Errorf("consent page lacks %q", s)

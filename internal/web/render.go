@@ -54,7 +54,13 @@ func (b *Base) base() *Base { return b }
 type errorView struct {
 	Base
 	Error *errs.Error
+	// Return leads back to the app the page was about, when it is known:
+	// a linking link no longer valid.
+	Return *returnLink
 }
+
+// returnLink is an error page's way back to an app.
+type returnLink struct{ Name, URL string }
 
 // The templates' functions, beside t: asset, when and errorText.
 func (k *Kit) funcs(l *locale) template.FuncMap {
@@ -157,13 +163,19 @@ func (k *Kit) RenderError(w http.ResponseWriter, r *http.Request, err error) {
 // renderError is the pages' httpx.Render: an error page saying what went
 // wrong, in r's language, with the status of the error's kind.
 func (k *Kit) renderError(w http.ResponseWriter, r *http.Request, status int, e *errs.Error) {
+	k.renderErrorPage(w, r, status, &errorView{Error: e})
+}
+
+// renderErrorPage writes the error page v with status, titled by v's
+// error in r's language.
+func (k *Kit) renderErrorPage(w http.ResponseWriter, r *http.Request, status int, v *errorView) {
 	l := k.locale(pageLanguage(r))
-	title := l.statusText(status)
-	if e.Kind == errs.Gone {
-		title, _ = l.lookup("error.gone_title")
+	v.Title = l.statusText(status)
+	if v.Error.Kind == errs.Gone {
+		v.Title, _ = l.lookup("error.gone_title")
 	}
-	if err := k.Render(w, r, status, "error", &errorView{Base: Base{Title: title}, Error: e}); err != nil {
+	if err := k.Render(w, r, status, "error", v); err != nil {
 		k.log.Error("web: error page failed", "err", err)
-		http.Error(w, e.Message, status)
+		http.Error(w, v.Error.Message, status)
 	}
 }

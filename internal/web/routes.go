@@ -11,8 +11,8 @@ import (
 // templates, texts, routes. Every POST is a form carrying a CSRF token; a
 // missing or wrong one is a 403 page saying the form has expired. Errors
 // are HTML pages with the status of their kind: an unknown link token 404,
-// a used or expired one 410. Sign-in attempts are limited by the accounts
-// service (per IP and per phone), not here.
+// a used or expired one 410. Sign-in attempts, password resets and changes
+// are limited by the accounts service (per IP and per phone), not here.
 func (s *Service) register() error {
 	if err := s.AddPages(files, "templates/*.html"); err != nil {
 		return err
@@ -28,12 +28,20 @@ func (s *Service) register() error {
 	s.HandlePage("GET /signup/verify", s.verifyPage)
 	s.HandlePage("POST /signup/verify", s.verify)
 	s.HandlePage("POST /signup/resend", s.resend)
+	s.HandlePage("GET /password/forgot", s.forgotPage)
+	s.HandlePage("POST /password/forgot", s.forgot)
+	s.HandlePage("GET /password/reset", s.resetPage)
+	s.HandlePage("POST /password/reset", s.reset)
 	s.HandlePage("POST /logout", s.logout)
 	s.HandlePage("GET /linking/{token}", s.consentPage)
 	s.HandlePage("POST /linking/{token}", s.consent)
 	s.HandlePage("GET /account", s.accountPage)
 	s.HandlePage("POST /account/apps/{id}/unlink", s.unlink)
+	s.HandlePage("POST /account/password", s.changePassword)
+	s.HandlePage("GET /account/delete", s.deletePage)
+	s.HandlePage("POST /account/delete", s.deleteAccount)
 	s.HandlePage("GET /inbox", s.inboxPage)
+	s.HandlePage("POST /inbox/{id}/read", s.markRead)
 	return nil
 }
 

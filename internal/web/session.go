@@ -147,12 +147,15 @@ func (k *Kit) sessionHash(token string) string {
 	return k.keys.Hash("web-session", token)
 }
 
-// signIn starts a session for userID and sets its cookie. It sweeps the
-// user's expired sessions on the way, which keeps the table small without a
-// background job.
-func (k *Kit) signIn(ctx context.Context, w http.ResponseWriter, userID string) error {
+// signIn starts a session for u and sets its cookie. It sweeps the user's
+// expired sessions on the way, which keeps the table small without a
+// background job. A session begun within the second of a revocation (a
+// password reset or change just now) counts from the cut-off, as an access
+// token signed then does: it would be refused otherwise.
+func (k *Kit) signIn(ctx context.Context, w http.ResponseWriter, u accounts.User) error {
 	token := ids.Token("", 32)
-	now := k.now()
+	now, userID := k.now(), u.ID
+	created := max(now.UnixMilli(), u.SessionsValidAfter.UnixMilli())
 	expires := now.Add(sessionTTL)
 	err := k.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM web_sessions WHERE user_id = ? AND expires_at <= ?`,
@@ -160,7 +163,7 @@ func (k *Kit) signIn(ctx context.Context, w http.ResponseWriter, userID string) 
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO web_sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-			k.sessionHash(token), userID, now.UnixMilli(), expires.UnixMilli())
+			k.sessionHash(token), userID, created, expires.UnixMilli())
 		return err
 	})
 	if err != nil {

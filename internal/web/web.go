@@ -9,9 +9,11 @@
 // served under a strict Content-Security-Policy.
 //
 // Its first users are the pages of Service: sign-in, sign-up with the SMS
-// code, the consent page that links an app to an account
-// (/linking/{token}), the account page with the linked apps, and the live
-// inbox, the one page with a script of its own.
+// code, a forgotten password reset by SMS code, the consent page that
+// links an app to an account (/linking/{token}), the account page (the
+// account's name and phone, its linked apps, a password change, the
+// account's deletion), and the live inbox, the one page with a script of
+// its own, which only adds to what the page does without it.
 package web
 
 import (
@@ -35,22 +37,29 @@ type Accounts interface {
 	Verify(ctx context.Context, phone, code string, c accounts.Caller) (accounts.User, error)
 	Resend(ctx context.Context, phone string, c accounts.Caller) error
 	UserByID(ctx context.Context, id string) (accounts.User, error)
+	Forgot(ctx context.Context, phone string, c accounts.Caller) error
+	Reset(ctx context.Context, phone, code, password string, c accounts.Caller) error
+	ChangePassword(ctx context.Context, userID, current, next string, c accounts.Caller) error
+	DeleteUser(ctx context.Context, userID string) error
 }
 
 // Links is what the pages need of the Connect domain. *connect.Service
 // implements it.
 type Links interface {
 	PendingLink(ctx context.Context, token string) (connect.LinkRequest, error)
+	LinkApp(ctx context.Context, token string) (connect.LinkRequest, error)
 	ApproveLink(ctx context.Context, token, userID string) (string, error)
 	DenyLink(ctx context.Context, token string) (string, error)
 	LinkedApps(ctx context.Context, userID string) ([]connect.LinkedApp, error)
 	UnlinkApp(ctx context.Context, userID, appID string) error
 }
 
-// Inbox is what the inbox page reads, and where signing out closes the
-// session's event streams. *inbox.Service implements it.
+// Inbox is what the inbox page reads and marks read, and where signing out
+// closes the session's event streams. *inbox.Service implements it.
 type Inbox interface {
 	List(ctx context.Context, userID string, limit int, before string) ([]inbox.Message, error)
+	Unread(ctx context.Context, userID string) (int, error)
+	MarkRead(ctx context.Context, userID, id string) (inbox.Message, error)
 	RevokeSessions(ctx context.Context, tx *db.Tx, userID, session string) error
 }
 
@@ -60,8 +69,8 @@ var (
 	_ Inbox    = (*inbox.Service)(nil)
 )
 
-// inboxPageSize is how many messages the inbox page renders; newer ones
-// arrive over the stream.
+// inboxPageSize is how many messages a page of the inbox renders; newer
+// ones arrive over the stream, older ones a page at a time.
 const inboxPageSize = 50
 
 // Config tunes a Service.
