@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/clients"
@@ -57,6 +58,8 @@ type Service struct {
 	hooks         *webhooks.Queue
 	api           httpx.Adapter
 	kit           *web.Kit // the hosted pages' kit, set by Pages
+
+	refreshing [refreshStripes]sync.Mutex // one refresh of a mapping's token at a time (token)
 }
 
 // NewService returns a Service over d, queuing the suppliers' webhooks on

@@ -310,7 +310,12 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fail("token_exchange_failed", err)
 	}
-	devices, err := s.devices(ctx, conf, tok, st.m)
+	// A token that lives less than oauth2's 10 s margin is refreshed now,
+	// so that the one stored is the one the manufacturer last issued.
+	if tok, err = conf.TokenSource(ctx, tok).Token(); err != nil {
+		return fail("token_exchange_failed", err)
+	}
+	devices, err := s.devices(ctx, tok, st.m)
 	if err != nil || len(devices) == 0 {
 		return fail("no_devices", err)
 	}
@@ -416,7 +421,7 @@ func (s *Service) chooseDevice(w http.ResponseWriter, r *http.Request) error {
 
 // devices asks the manufacturer for the user's devices; without a devices
 // URL the token's subject (its "sub", else the user) is the device.
-func (s *Service) devices(ctx context.Context, conf *oauth2.Config, tok *oauth2.Token, m Manufacturer) ([]Device, error) {
+func (s *Service) devices(ctx context.Context, tok *oauth2.Token, m Manufacturer) ([]Device, error) {
 	if m.DevicesURL == "" {
 		if sub, _ := tok.Extra("sub").(string); sub != "" {
 			return []Device{{ID: sub}}, nil
@@ -427,7 +432,7 @@ func (s *Service) devices(ctx context.Context, conf *oauth2.Config, tok *oauth2.
 	if err != nil {
 		return nil, err
 	}
-	resp, err := conf.Client(ctx, tok).Do(req)
+	resp, err := oauth2.NewClient(ctx, oauth2.StaticTokenSource(tok)).Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/linkbox/linkbox/internal/ids"
 )
@@ -36,20 +38,19 @@ type Server struct {
 	mu       sync.Mutex
 	deny     bool
 	devices  []Device
-	codes    map[string]grant  // code → what it grants
-	tokens   map[string]bool   // live access tokens
-	refresh  map[string]bool   // live refresh tokens
-	settings []json.RawMessage // bodies PUT to /settings
+	codes    map[string]grant     // code → what it grants
+	tokens   map[string]time.Time // live access tokens → their expiry
+	issued   []string             // the access tokens issued, in order
+	lifetime time.Duration        // of the access tokens issued
+	refresh  map[string]bool      // live refresh tokens
+	settings []json.RawMessage    // bodies PUT to /settings
 }
-
-// expiresIn is the lifetime of the fake's access tokens, in seconds.
-const expiresIn = 3600
 
 type grant struct{ challenge, redirect string }
 
 // New starts the fake, closed when t ends.
 func New(t testing.TB) *Server {
-	s := &Server{codes: map[string]grant{}, tokens: map[string]bool{}, refresh: map[string]bool{},
+	s := &Server{codes: map[string]grant{}, tokens: map[string]time.Time{}, refresh: map[string]bool{}, lifetime: time.Hour,
 		devices: []Device{{ID: "hp-1", Name: "Heat pump", Type: "heat_pump"}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /authorize", s.authorize)
@@ -64,6 +65,18 @@ func New(t testing.TB) *Server {
 
 // SetDevices sets the devices the user has.
 func (s *Server) SetDevices(d ...Device) { s.mu.Lock(); s.devices = d; s.mu.Unlock() }
+
+// SetTokenLifetime sets the lifetime of the access tokens issued next
+// (whole seconds, at least one): golang.org/x/oauth2 refreshes a token 10 s
+// before it expires, so one shorter than that is refreshed at once.
+func (s *Server) SetTokenLifetime(d time.Duration) { s.mu.Lock(); s.lifetime = d; s.mu.Unlock() }
+
+// Issued are the access tokens issued, by code or refresh, in order.
+func (s *Server) Issued() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.issued...)
+}
 
 // SetDeny makes the user deny (true) or allow the next authorizations.
 func (s *Server) SetDeny(deny bool) { s.mu.Lock(); s.deny = deny; s.mu.Unlock() }
@@ -128,9 +141,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	access, refresh := ids.Token("at_", 16), ids.Token("rt_", 16)
-	s.tokens[access], s.refresh[refresh] = true, true
+	lifetime := max(s.lifetime.Truncate(time.Second), time.Second)
+	s.tokens[access], s.refresh[refresh] = time.Now().Add(lifetime), true
+	s.issued = append(s.issued, access)
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"access_token": access, "token_type": "Bearer", "refresh_token": refresh, "expires_in": expiresIn})
+	json.NewEncoder(w).Encode(map[string]any{"access_token": access, "token_type": "Bearer", "refresh_token": refresh,
+		"expires_in": int(lifetime.Seconds())})
 }
 
 func oauthError(w http.ResponseWriter, status int, code string) {
@@ -139,11 +155,13 @@ func oauthError(w http.ResponseWriter, status int, code string) {
 	json.NewEncoder(w).Encode(map[string]string{"error": code})
 }
 
+// authed refuses a request without a live (issued, unexpired) access token.
 func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		s.mu.Lock()
-		ok := len(auth) > 7 && s.tokens[auth[7:]]
+		exp, ok := s.tokens[strings.TrimPrefix(auth, "Bearer ")]
+		ok = ok && time.Now().Before(exp)
 		s.mu.Unlock()
 		if !ok {
 			http.Error(w, "invalid token", http.StatusUnauthorized)
