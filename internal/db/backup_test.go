@@ -26,13 +26,14 @@ type writeLoad struct {
 	mu    sync.Mutex
 	acked []string
 	more  chan struct{} // receives after each acknowledged write
+	done  chan struct{} // closed once every writer has returned
 	stop  func()
 }
 
 func startWrites(t *testing.T, d *db.DB) *writeLoad {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &writeLoad{more: make(chan struct{}, 1)}
+	w := &writeLoad{more: make(chan struct{}, 1), done: make(chan struct{})}
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
@@ -58,7 +59,8 @@ func startWrites(t *testing.T, d *db.DB) *writeLoad {
 			}
 		})
 	}
-	w.stop = func() { cancel(); wg.Wait() }
+	go func() { wg.Wait(); close(w.done) }()
+	w.stop = func() { cancel(); <-w.done }
 	t.Cleanup(w.stop)
 	return w
 }
@@ -70,11 +72,16 @@ func (w *writeLoad) snapshot() []string {
 	return slices.Clone(w.acked)
 }
 
-// waitFor waits until at least n writes are acknowledged.
+// waitFor waits until at least n writes are acknowledged, failing t if
+// the writers stopped first.
 func (w *writeLoad) waitFor(t *testing.T, n int) {
 	t.Helper()
 	for len(w.snapshot()) < n {
-		<-w.more
+		select {
+		case <-w.more:
+		case <-w.done:
+			t.Fatalf("the writers stopped after %d writes", len(w.snapshot()))
+		}
 	}
 }
 
