@@ -46,7 +46,7 @@ type cmdEnv struct {
 // commands is the command table: every surface appends its commands here,
 // in the order the help lists them.
 func commands() []command {
-	return slices.Concat(serverCommands(), accountsCommands(), connectCommands(), deviceLinksCommands(), numbersCommands())
+	return slices.Concat(serverCommands(), backupCommands(), accountsCommands(), connectCommands(), deviceLinksCommands(), numbersCommands())
 }
 
 // serverCommands are the commands of the process itself.
