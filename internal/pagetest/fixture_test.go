@@ -20,6 +20,7 @@ import (
 	"github.com/linkbox/linkbox/internal/devicelinks"
 	"github.com/linkbox/linkbox/internal/devicelinks/manufacturertest"
 	"github.com/linkbox/linkbox/internal/numbers"
+	"github.com/linkbox/linkbox/internal/sms/smstest"
 )
 
 // fixture is a stack with what the pages show: an app (Connect), a
@@ -132,6 +133,18 @@ func (f *fixture) fillInbox(t *testing.T, p person, userID string) {
 	f.connect(t, "/api/notification", map[string]string{"user_id": userID, "message": "Your order #1042 has shipped and arrives on Friday."})
 	f.rentAndReceive(t, p)
 	f.connect(t, "/api/otp", map[string]string{"user_id": userID, "reference": "login", "message": "Use this code to log in to Acme Shop"})
+}
+
+// code waits for the SMS sent to phone and returns its code.
+func (f *fixture) code(t *testing.T, phone string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := f.st.SMS.Wait(ctx, phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return smstest.Code(m.Body)
 }
 
 // latestCode reads the code of p's newest inbox message.

@@ -96,56 +96,92 @@ type tourist struct {
 // tour visits every page in every state, as p, who is the app's user
 // appUser.
 func (tr *tourist) tour(p person, appUser string) {
-	url := tr.f.st.URL
-	tr.open(url+"/login", http.StatusOK)
-	tr.see("login", "#login-form")
-	tr.submit(chromedp.SendKeys("#phone", p.phone), chromedp.SendKeys("#password", "not-the-password"), chromedp.Click("#login"))
-	tr.see("login-error", "#error")
+	tr.signIn(p)
+	tr.signUp(p)
+	tr.linking(p, appUser)
+	tr.f.fillInbox(tr.t, p, appUser)
+	tr.open("/inbox", http.StatusOK)
+	tr.do(chromedp.WaitVisible(`//p[@id="live-status"][normalize-space(.) != ""]`)) // the live stream is open
+	tr.see("inbox", "li.message .code")
+	tr.open("/account", http.StatusOK)
+	tr.see("account", "#apps")
+	tr.deviceLinks(appUser)
+}
 
-	tr.open(url+"/signup", http.StatusOK)
+// signIn: the sign-in form, a wrong password, and a form sent without
+// its CSRF token, as after a long pause.
+func (tr *tourist) signIn(p person) {
+	tr.open("/login", http.StatusOK)
+	tr.see("login", "#login-form")
+	tr.submit(http.StatusUnauthorized, chromedp.SendKeys("#phone", p.phone), chromedp.SendKeys("#password", "not-the-password"), chromedp.Click("#login"))
+	tr.see("login-error", "#error")
+	tr.open("/login", http.StatusOK)
+	tr.submit(http.StatusForbidden, chromedp.SendKeys("#phone", p.phone), chromedp.SendKeys("#password", apptest.Password),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#login-form [name=csrf]").value = ""`), chromedp.Click("#login"))
+	tr.see("error-403", "#error-title")
+}
+
+// signUp: the sign-up form, a bad phone number, the code form, a wrong
+// code, the right one, which signs the new account in to its empty
+// inbox, and signing out.
+func (tr *tourist) signUp(p person) {
+	tr.open("/signup", http.StatusOK)
 	tr.see("signup", "#signup-form")
-	signup := func(phone string) {
-		tr.submit(chromedp.SendKeys("#phone", phone), chromedp.SendKeys("#password", apptest.Password),
+	signup := func(phone string, status int) {
+		tr.submit(status, chromedp.SendKeys("#phone", phone), chromedp.SendKeys("#password", apptest.Password),
 			chromedp.SendKeys("#first_name", "Grace"), chromedp.SendKeys("#last_name", "Hopper"),
 			chromedp.SendKeys("#email", "grace@example.com"), chromedp.Click("#signup"))
 	}
-	signup("0612")
+	signup("0612", http.StatusBadRequest)
 	tr.see("signup-error", "#error")
-	tr.open(url+"/signup", http.StatusOK)
-	signup(fmt.Sprintf("+3161299%04d", p.n))
+	tr.open("/signup", http.StatusOK)
+	phone := fmt.Sprintf("+3161299%04d", p.n)
+	signup(phone, http.StatusOK)
 	tr.see("verify", "#verify-form")
-	tr.submit(chromedp.SendKeys("#code", "000000"), chromedp.Click("#verify"))
+	tr.submit(http.StatusBadRequest, chromedp.SendKeys("#code", "000000"), chromedp.Click("#verify"))
 	tr.see("verify-error", "#error")
+	tr.submit(http.StatusOK, chromedp.SendKeys("#code", tr.f.code(tr.t, phone)), chromedp.Click("#verify"))
+	tr.see("inbox-empty", "#empty:not([hidden])")
+	tr.open("/account", http.StatusOK)
+	tr.submit(http.StatusOK, chromedp.Click("#logout"))
+}
 
+// linking: an app's link page signed out and in, approved, then used,
+// and a link that never was.
+func (tr *tourist) linking(p person, appUser string) {
 	link := tr.f.linkURL(tr.t, appUser)
 	tr.open(link, http.StatusOK)
 	tr.see("consent-login", "#notice")
-	tr.submit(chromedp.SendKeys("#phone", p.phone), chromedp.SendKeys("#password", apptest.Password), chromedp.Click("#login"))
+	tr.submit(http.StatusOK, chromedp.SendKeys("#phone", p.phone), chromedp.SendKeys("#password", apptest.Password), chromedp.Click("#login"))
 	tr.see("consent", "#approve")
-	tr.submit(chromedp.Click("#approve"))
+	tr.submit(http.StatusOK, chromedp.Click("#approve"))
+	if loc, err := chromedp.Run(tr.b, chromedp.Location()); err != nil || loc != tr.f.returnURL+appUser {
+		tr.t.Fatalf("approved, the browser is at %s (%v), want %s", loc, err, tr.f.returnURL+appUser)
+	}
 	tr.open(link, http.StatusGone)
 	tr.see("error-410", "#error-title")
-	tr.open(url+"/linking/no-such-link", http.StatusNotFound)
+	tr.open("/linking/no-such-link", http.StatusNotFound)
 	tr.see("error-404", "#error-title")
+}
 
-	tr.f.fillInbox(tr.t, p, appUser)
-	tr.open(url+"/inbox", http.StatusOK)
-	tr.do(chromedp.WaitVisible(`//p[@id="live-status"][normalize-space(.) != ""]`)) // the live stream is open
-	tr.see("inbox", "li.message .code")
-	tr.open(url+"/account", http.StatusOK)
-	tr.see("account", "#apps")
-
+// deviceLinks: a supplier's connect page, the device picker, and a
+// session that never was.
+func (tr *tourist) deviceLinks(appUser string) {
 	tr.open(tr.f.deviceLinkURL(tr.t, "supplier-user-"+appUser), http.StatusOK)
 	tr.see("connect", "#brand-fake")
-	tr.submit(chromedp.Click("#brand-fake"))
+	tr.submit(http.StatusOK, chromedp.Click("#brand-fake"))
 	tr.see("connect-devices", "#device-b2")
-	tr.open(url+"/connect?token=no-such-session", http.StatusNotFound)
+	tr.open("/connect?token=no-such-session", http.StatusNotFound)
 	tr.see("connect-error-404", "#error-title")
 }
 
-// open navigates to url and wants the page's status.
+// open navigates to url, or to the path url on the stack, and wants the
+// page's status.
 func (tr *tourist) open(url string, status int) {
 	tr.t.Helper()
+	if strings.HasPrefix(url, "/") {
+		url = tr.f.st.URL + url
+	}
 	ctx, cancel := context.WithTimeout(tr.b, 30*time.Second)
 	defer cancel()
 	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(url))
@@ -157,15 +193,19 @@ func (tr *tourist) open(url string, status int) {
 	}
 }
 
-// submit runs steps, the last of which sends a form, and waits for the
-// page the answer leads to.
-func (tr *tourist) submit(steps ...chromedp.Action[chromedp.Void]) {
+// submit runs steps, the last of which sends a form, waits for the page
+// the answer leads to and wants its status.
+func (tr *tourist) submit(status int, steps ...chromedp.Action[chromedp.Void]) {
 	tr.t.Helper()
 	ctx, cancel := context.WithTimeout(tr.b, 30*time.Second)
 	defer cancel()
-	if _, err := chromedp.RunResponse(ctx, steps...); err != nil {
-		loc, _ := chromedp.Run(tr.b, chromedp.Location())
+	loc, _ := chromedp.Run(tr.b, chromedp.Location())
+	resp, err := chromedp.RunResponse(ctx, steps...)
+	if err != nil {
 		tr.t.Fatalf("submit at %s: %v", loc, err)
+	}
+	if resp.Status != int64(status) {
+		tr.t.Fatalf("submit at %s: %d, want %d", loc, resp.Status, status)
 	}
 }
 
