@@ -5,6 +5,11 @@
 // arrives while the first try is still running (it waits for it); the same
 // key with another body is refused (422). A 5xx answer is not kept, so the
 // request may be retried. Keys are kept for a day (Sweep).
+//
+// A handler whose request writes to the store keeps its answer in the same
+// transaction as its writes (Save): a crash after the commit then leaves
+// the answer to replay, never effects a retry would repeat. Other answers
+// are stored once the handler returns.
 package idempotency
 
 import (
@@ -20,6 +25,7 @@ import (
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/httpx"
+	"github.com/linkbox/linkbox/internal/ids"
 )
 
 // Header is the request header naming the request.
@@ -79,7 +85,8 @@ func (s *Store) Middleware(scope string, next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		sum := sha256.Sum256(body)
 		hash := hex.EncodeToString(sum[:])
-		first, err := s.claim(r.Context(), scope, key, hash)
+		c := &claim{scope: scope, key: key, token: ids.Token("", 16)}
+		first, err := s.claim(r.Context(), c, hash)
 		if err != nil {
 			s.render(w, r, err)
 			return
@@ -89,29 +96,65 @@ func (s *Store) Middleware(scope string, next http.Handler) http.Handler {
 			return
 		}
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), claimKey{}, c)))
+		if c.saved {
+			return // kept with the request's writes
+		}
 		ctx := context.WithoutCancel(r.Context())
 		if rec.status >= 500 {
-			s.db.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ?`, scope, key)
+			s.db.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND claim = ?`, scope, key, c.token)
 			return
 		}
-		s.db.Exec(ctx, `UPDATE idempotency_keys SET status = ?, response = ? WHERE scope = ? AND idem_key = ?`,
-			rec.status, rec.header()+"\n"+rec.body.String(), scope, key)
+		s.db.Exec(ctx, `UPDATE idempotency_keys SET status = ?, response = ? WHERE scope = ? AND idem_key = ? AND claim = ? AND status = 0`,
+			rec.status, rec.header()+"\n"+rec.body.String(), scope, key, c.token)
 	})
 }
 
-// claim records the key as in flight; false when it was already there.
-func (s *Store) claim(ctx context.Context, scope, key, hash string) (bool, error) {
+// claim is a first try's hold on its key; token tells it from the claim of
+// a retry that took over.
+type claim struct {
+	scope, key, token string
+	saved             bool
+}
+
+type claimKey struct{}
+
+// Save keeps the answer (status, Content-Type and body) of the request of
+// ctx inside tx, the transaction of the request's writes, which must then
+// write exactly that answer. It does nothing for a request without an
+// Idempotency-Key. It fails with ErrInFlight when the key's claim was taken
+// over by a retry (this try outlived inFlightTTL): tx must then roll back,
+// or both tries would have their effects.
+func Save(ctx context.Context, tx *db.Tx, status int, contentType string, body []byte) error {
+	c, _ := ctx.Value(claimKey{}).(*claim)
+	if c == nil {
+		return nil
+	}
+	err := db.ExecOne(ctx, tx, `UPDATE idempotency_keys SET status = ?, response = ? WHERE scope = ? AND idem_key = ? AND claim = ? AND status = 0`,
+		status, contentType+"\n"+string(body), c.scope, c.key, c.token)
+	if err == db.ErrNotFound {
+		return ErrInFlight
+	}
+	if err != nil {
+		return err
+	}
+	tx.AfterCommit(func() { c.saved = true })
+	return nil
+}
+
+// claim records the key as in flight under c's token; false when it was
+// already there.
+func (s *Store) claim(ctx context.Context, c *claim, hash string) (bool, error) {
 	now := s.now().UnixMilli()
 	first := false
 	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		// An in-flight claim whose first try died is taken over.
 		if _, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND status = 0 AND created_at < ?`,
-			scope, key, now-inFlightTTL.Milliseconds()); err != nil {
+			c.scope, c.key, now-inFlightTTL.Milliseconds()); err != nil {
 			return err
 		}
-		res, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, idem_key, body_hash, status, response, created_at)
-			VALUES (?, ?, ?, 0, '', ?) ON CONFLICT (scope, idem_key) DO NOTHING`, scope, key, hash, now)
+		res, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (scope, idem_key, body_hash, status, response, created_at, claim)
+			VALUES (?, ?, ?, 0, '', ?, ?) ON CONFLICT (scope, idem_key) DO NOTHING`, c.scope, c.key, hash, now, c.token)
 		if err != nil {
 			return err
 		}

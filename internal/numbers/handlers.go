@@ -2,11 +2,14 @@ package numbers
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/httpx"
+	"github.com/linkbox/linkbox/internal/idempotency"
 )
 
 // priceTree is the seed's price shape: country → service → operators.
@@ -143,11 +146,23 @@ func (s *Service) handleRent(w http.ResponseWriter, r *http.Request, userID stri
 	if err := httpx.Decode(w, r, &q); err != nil {
 		return err
 	}
-	rt, remaining, err := s.Rent(r.Context(), userID, q, nil)
+	// The answer is made, and kept for a replayed Idempotency-Key, inside
+	// the rent's transaction: a rent is never charged without it.
+	var body []byte
+	_, _, err := s.Rent(r.Context(), userID, q, func(ctx context.Context, tx *db.Tx, rt Rental, remaining int64) error {
+		b, err := json.Marshal(map[string]any{"success": true, "data": rentalJSON(rt, false), "remainingCredits": remaining})
+		if err != nil {
+			return err
+		}
+		body = append(b, '\n')
+		return idempotency.Save(ctx, tx, http.StatusOK, "application/json", body)
+	})
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "data": rentalJSON(rt, false), "remainingCredits": remaining})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(body) // the client may be gone; nothing to do then
 	return nil
 }
 

@@ -1,11 +1,13 @@
 package numbers
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/linkbox/linkbox/internal/db"
@@ -97,11 +99,14 @@ func (s *Service) RefreshUpstreamPrices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Upserted in key order, then what this list lacks is dropped: two
+	// refreshes at once (two instances) neither collide nor deadlock, and
+	// the later one wins.
+	slices.SortFunc(list, func(a, b smsactivate.Price) int {
+		return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Country, b.Country))
+	})
 	now := s.now().UnixMilli()
 	return s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM numbers_upstream_prices`); err != nil {
-			return err
-		}
 		for _, p := range list {
 			country, ok1 := smsactivate.CountryISO(p.Country)
 			service, ok2 := smsactivate.ServiceName(p.Service)
@@ -109,11 +114,14 @@ func (s *Service) RefreshUpstreamPrices(ctx context.Context) error {
 				continue
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO numbers_upstream_prices (service, country, upstream_cost_micros, cost_micros, count, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?)`, service, country, p.Cost, s.up.charge(p.Cost), p.Count, now); err != nil {
+				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (service, country) DO UPDATE SET upstream_cost_micros = excluded.upstream_cost_micros,
+				cost_micros = excluded.cost_micros, count = excluded.count, updated_at = excluded.updated_at`,
+				service, country, p.Cost, s.up.charge(p.Cost), p.Count, now); err != nil {
 				return err
 			}
 		}
-		return nil
+		_, err := tx.Exec(ctx, `DELETE FROM numbers_upstream_prices WHERE updated_at < ?`, now)
+		return err
 	})
 }
 
