@@ -246,7 +246,8 @@ func TestDockerfile(t *testing.T) {
 
 // TestCaddyfile: Caddy (Debian's package) validates the Caddyfile, which
 // proxies to the compose file's three instances with SSE unbuffered
-// (flush_interval -1) and picks them by /readyz; a Caddyfile broken on
+// (flush_interval -1, the stream left uncompressed) and picks them by
+// /readyz; a Caddyfile broken on
 // purpose fails the same check, so the check is live.
 func TestCaddyfile(t *testing.T) {
 	caddy := tool(t, "caddy")
@@ -278,6 +279,9 @@ func TestCaddyfile(t *testing.T) {
 	}
 	if proxy.HealthChecks.Active.URI != "/readyz" {
 		t.Errorf("active health check %q, want /readyz", proxy.HealthChecks.Active.URI)
+	}
+	if !strings.Contains(out, `"not":[{"path":["/v1/inbox/stream"]}]`) {
+		t.Error("the event stream is not left out of compression (encode)")
 	}
 	hosts := regexp.MustCompile(`"host":\["([^"]+)"\]`).FindStringSubmatch(out)
 	if hosts == nil || hosts[1] != "linkbox.example.com" {
