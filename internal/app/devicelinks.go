@@ -19,7 +19,7 @@ import (
 func (s *Server) newDeviceLinks(cfg config.Config, keys *secrets.Keyring, opt Options) (err error) {
 	endpoints := webhooks.ByPrefix{}
 	hooks := webhooks.NewQueue(s.outbox, &webhooks.Deliverer{Endpoints: endpoints, Now: opt.Now}, nil)
-	s.DeviceLinks, err = devicelinks.NewService(s.db, keys, s.limiter, hooks, devicelinks.Config{PublicURL: cfg.PublicURL, Now: opt.Now}, s.log)
+	s.DeviceLinks, err = devicelinks.NewService(s.db, keys, s.limiter, s.outbox, hooks, devicelinks.Config{PublicURL: cfg.PublicURL, Now: opt.Now}, s.log)
 	if err != nil {
 		return err
 	}

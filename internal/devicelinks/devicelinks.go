@@ -24,6 +24,7 @@ import (
 	"github.com/linkbox/linkbox/internal/clients"
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/httpx"
+	"github.com/linkbox/linkbox/internal/outbox"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 	"github.com/linkbox/linkbox/internal/secrets"
 	"github.com/linkbox/linkbox/internal/web"
@@ -56,6 +57,7 @@ type Service struct {
 	suppliers     *clients.Clients[Supplier]
 	manufacturers *clients.Clients[Manufacturer]
 	hooks         *webhooks.Queue
+	outbox        *outbox.Outbox
 	api           httpx.Adapter
 	kit           *web.Kit // the hosted pages' kit, set by Pages
 
@@ -63,23 +65,25 @@ type Service struct {
 }
 
 // NewService returns a Service over d, queuing the suppliers' webhooks on
-// hooks (whose deliverer asks the Service for their endpoints).
-func NewService(d *db.DB, keys *secrets.Keyring, limiter ratelimit.Limiter, hooks *webhooks.Queue, cfg Config, log *slog.Logger) (*Service, error) {
+// hooks (whose deliverer asks the Service for their endpoints) and
+// registering with ob the kind that PUTs settings to the manufacturers.
+func NewService(d *db.DB, keys *secrets.Keyring, limiter ratelimit.Limiter, ob *outbox.Outbox, hooks *webhooks.Queue, cfg Config, log *slog.Logger) (*Service, error) {
 	base, err := url.Parse(cfg.PublicURL)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("devicelinks: public URL %q: want http(s)://host[/path]", cfg.PublicURL)
 	}
-	if d == nil || keys == nil || limiter == nil || hooks == nil || log == nil {
-		return nil, errors.New("devicelinks: store, keyring, limiter, webhook queue and logger are required")
+	if d == nil || keys == nil || limiter == nil || ob == nil || hooks == nil || log == nil {
+		return nil, errors.New("devicelinks: store, keyring, limiter, outbox, webhook queue and logger are required")
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{db: d, keys: keys, limiter: limiter, hooks: hooks, cfg: cfg, log: log,
+	s := &Service{db: d, keys: keys, limiter: limiter, outbox: ob, hooks: hooks, cfg: cfg, log: log,
 		api: httpx.Adapter{Log: log, Render: RenderError}}
 	s.suppliers = clients.New(d, keys, clients.Config[Supplier]{Kind: supplierKind, Table: s.supplierTable(), Limiter: limiter, Now: cfg.Now})
 	s.manufacturers = clients.New(d, keys, clients.Config[Manufacturer]{Kind: manufacturerKind, Table: s.manufacturerTable(), Limiter: limiter, Now: cfg.Now})
+	ob.Register(settingsKind, settingsDeliverer{s}, outbox.Policy{Retry: webhooks.Schedule()})
 	return s, nil
 }
 

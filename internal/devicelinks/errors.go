@@ -19,8 +19,12 @@ import (
 //	400     invalid_field           supplier_user_id or language malformed or too long
 //	404     user_not_found          GET /users/{id}, DELETE …/devices/{device_id}: no mapping for the supplier_user_id
 //	404     device_not_found        DELETE …/devices/{device_id}: the mapping has no such device
-//	413     body_too_large          body over 1 MiB
+//	400     invalid_field           GET /events: since or limit malformed
+//	400     invalid_body            PUT …/settings: not one JSON object
+//	412     precondition_failed     PUT …/settings: If-Match names no current ETag
+//	413     body_too_large          body over 1 MiB; settings over 8 KiB
 //	422     unregistered_redirect_uri  redirect_uri is not exactly one of the supplier's
+//	428     precondition_required   PUT …/settings without If-Match
 //	429     rate_limited            over 100 requests/s (burst 200) per supplier, or 30 wrong keys per minute from one IP
 //	500     internal_error          a fault of ours, logged with the request id
 //
@@ -50,13 +54,22 @@ type errorDetail struct {
 	Message string `json:"message"`
 }
 
-// RenderError writes e in the Device links API's shape; httpx.Adapter has chosen the
-// status of its kind and logged the cause. An unregistered redirect_uri is
-// well-formed input the supplier's registration refuses: 422, which no
-// errs.Kind names.
+// statusOf are the statuses no errs.Kind names: an unregistered
+// redirect_uri is well-formed input the supplier's registration refuses
+// (422); a settings PUT without If-Match, or with a stale one, fails its
+// precondition (428, 412).
+var statusOf = map[*errs.Error]int{
+	errUnregistered: http.StatusUnprocessableEntity,
+	errNoIfMatch:    http.StatusPreconditionRequired,
+	errETagMismatch: http.StatusPreconditionFailed,
+}
+
+// RenderError writes e in the Device links API's shape; httpx.Adapter has
+// chosen the status of its kind (or statusOf overrides it) and logged the
+// cause.
 func RenderError(w http.ResponseWriter, _ *http.Request, status int, e *errs.Error) {
-	if e == errUnregistered {
-		status = http.StatusUnprocessableEntity
+	if st, ok := statusOf[e]; ok {
+		status = st
 	}
 	code := e.Code
 	if code == "invalid_json" {

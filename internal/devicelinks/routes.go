@@ -16,6 +16,8 @@ func (s *Service) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /users/{supplier_user_id}/link", s.endpoint(s.handleLink))
 	mux.Handle("GET /users/{supplier_user_id}", s.endpoint(s.handleGetUser))
 	mux.Handle("DELETE /users/{supplier_user_id}/devices/{device_id}", s.endpoint(s.handleDeleteDevice))
+	mux.Handle("GET /users/{supplier_user_id}/settings", s.endpoint(s.handleGetSettings))
+	mux.Handle("PUT /users/{supplier_user_id}/settings", s.endpoint(s.handlePutSettings))
 	mux.Handle("GET /events", s.endpoint(s.handleEvents))
 }
 

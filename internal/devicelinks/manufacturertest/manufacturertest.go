@@ -43,14 +43,15 @@ type Server struct {
 	issued   []string             // the access tokens issued, in order
 	lifetime time.Duration        // of the access tokens issued
 	refresh  map[string]bool      // live refresh tokens
-	settings []json.RawMessage    // bodies PUT to /settings
+	failPuts int                  // settings PUTs to answer 500 first
+	got      chan json.RawMessage // each body PUT to /settings
 }
 
 type grant struct{ challenge, redirect string }
 
 // New starts the fake, closed when t ends.
 func New(t testing.TB) *Server {
-	s := &Server{codes: map[string]grant{}, tokens: map[string]time.Time{}, refresh: map[string]bool{}, lifetime: time.Hour,
+	s := &Server{codes: map[string]grant{}, tokens: map[string]time.Time{}, refresh: map[string]bool{}, lifetime: time.Hour, got: make(chan json.RawMessage, 16),
 		devices: []Device{{ID: "hp-1", Name: "Heat pump", Type: "heat_pump"}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /authorize", s.authorize)
@@ -81,11 +82,18 @@ func (s *Server) Issued() []string {
 // SetDeny makes the user deny (true) or allow the next authorizations.
 func (s *Server) SetDeny(deny bool) { s.mu.Lock(); s.deny = deny; s.mu.Unlock() }
 
-// Settings are the bodies PUT to the settings URL, in order.
-func (s *Server) Settings() []json.RawMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]json.RawMessage(nil), s.settings...)
+// FailSettings makes the next n settings PUTs answer 500.
+func (s *Server) FailSettings(n int) { s.mu.Lock(); s.failPuts = n; s.mu.Unlock() }
+
+// NextSettings waits for the next body PUT to the settings URL, with a
+// live access token; false when none came within timeout.
+func (s *Server) NextSettings(timeout time.Duration) (json.RawMessage, bool) {
+	select {
+	case b := <-s.got:
+		return b, true
+	case <-time.After(timeout):
+		return nil, false
+	}
 }
 
 // authorize stands for the manufacturer's login and consent: it answers at
@@ -185,7 +193,15 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.settings = append(s.settings, body)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if s.failPuts > 0 {
+		s.failPuts--
+		http.Error(w, "settings store down", http.StatusInternalServerError)
+		return
+	}
+	select {
+	case s.got <- body:
+	default:
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
