@@ -1,14 +1,17 @@
 package db_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -340,5 +343,82 @@ func TestBackupPostgres(t *testing.T) {
 	}
 	if _, err := db.Restore(ctx, url, path); !errors.Is(err, db.ErrPostgresStore) {
 		t.Errorf("Restore: %v, want ErrPostgresStore", err)
+	}
+}
+
+// helperStore names, in the environment of the test binary run again as a
+// helper process, the store that process holds open.
+const helperStore = "LINKBOX_TEST_HELPER_STORE"
+
+// TestBackupHelperProcess is not a test: run by
+// TestBackupRestoreRefusedAcrossProcesses as a process of its own, it opens
+// the store named by helperStore, says so on stdout, and holds it open
+// until its stdin closes.
+func TestBackupHelperProcess(t *testing.T) {
+	url := os.Getenv(helperStore)
+	if url == "" {
+		t.Skip("a helper process of TestBackupRestoreRefusedAcrossProcesses")
+	}
+	d, err := db.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Exec(context.Background(), `INSERT INTO settings (key, value) VALUES ('helper', 'v')`); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("open")
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// TestBackupRestoreRefusedAcrossProcesses: a restore is refused while
+// another process has the store open (SQLite's locks are per process:
+// the in-process case alone would not show it), and goes through once
+// that process has closed it.
+func TestBackupRestoreRefusedAcrossProcesses(t *testing.T) {
+	ctx := context.Background()
+	url := dbtest.SQLite(t)
+	d, err := db.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	path := filepath.Join(t.TempDir(), "backup.db")
+	if _, err := db.Backup(ctx, url, path); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBackupHelperProcess$")
+	cmd.Env = append(os.Environ(), helperStore+"="+url)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "open\n" {
+		t.Fatalf("the helper process said %q, %v", line, err)
+	}
+	if _, err := db.Restore(ctx, url, path); !errors.Is(err, db.ErrStoreInUse) {
+		t.Errorf("a restore while another process has the store open: %v, want ErrStoreInUse", err)
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the helper process: %v", err)
+	}
+	if _, err := db.Restore(ctx, url, path); err != nil {
+		t.Fatalf("a restore once the other process closed the store: %v", err)
+	}
+	if got := settingKeys(t, url); got["helper"] {
+		t.Errorf("restored settings = %v, want the backup's, without the helper's write", got)
 	}
 }
