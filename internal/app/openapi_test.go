@@ -46,7 +46,8 @@ func (c *testClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 func newContract(t *testing.T, databaseURL string) *contract {
 	t.Helper()
 	clock := &testClock{}
-	st := apptest.Start(t, databaseURL, nil, app.Options{Now: clock.now})
+	// With a metrics token, GET /metrics is on the main listener, as documented.
+	st := apptest.Start(t, databaseURL, map[string]string{"LINKBOX_METRICS_TOKEN": "contract-metrics-token"}, app.Options{Now: clock.now})
 	c := &contract{srv: st.Server, url: st.URL, sms: st.SMS, clock: clock}
 	c.loadDocument(t)
 	return c
