@@ -87,9 +87,27 @@ func TestAdminCommands(t *testing.T) {
 				t.Errorf("%v succeeded", bad)
 			}
 		}
+		var hook map[string]string
+		if err := cli(t, url, &hook, "apps", "set-webhook", created.ID, "--url", "https://shop.example/hooks", "--json"); err != nil ||
+			!strings.HasPrefix(hook["secret"], "whsec_") {
+			t.Errorf("apps set-webhook = %v, %v", hook, err)
+		}
+		for _, bad := range [][]string{{"apps", "set-webhook", created.ID}, {"apps", "set-webhook", created.ID, "--url", "http://shop.example/hooks"},
+			{"apps", "set-webhook", "app_nope", "--url", "https://shop.example/hooks"}} {
+			if err := cli(t, url, nil, bad...); err == nil {
+				t.Errorf("%v succeeded", bad)
+			}
+		}
 		var list struct{ Apps []map[string]any }
-		if err := cli(t, url, &list, "apps", "list", "--json"); err != nil || len(list.Apps) != 1 || list.Apps[0]["name"] != "Shop Two" || list.Apps[0]["otp_ttl"] != "2m0s" {
+		if err := cli(t, url, &list, "apps", "list", "--json"); err != nil || len(list.Apps) != 1 || list.Apps[0]["name"] != "Shop Two" ||
+			list.Apps[0]["otp_ttl"] != "2m0s" || list.Apps[0]["webhook_url"] != "https://shop.example/hooks" {
 			t.Errorf("apps list = %v, %v", list, err)
+		}
+		if err := cli(t, url, nil, "apps", "set-webhook", created.ID, "--url", ""); err != nil {
+			t.Errorf("removing the webhook: %v", err)
+		}
+		if err := cli(t, url, &list, "apps", "list", "--json"); err != nil || list.Apps[0]["webhook_url"] != "" {
+			t.Errorf("apps list after removing the webhook = %v, %v", list, err)
 		}
 		if err := cli(t, url, nil, "apps", "delete", created.ID); err != nil {
 			t.Fatal(err)

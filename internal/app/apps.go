@@ -23,6 +23,7 @@ func connectCommands() []command {
 		{name: "apps create", summary: "register an app; prints its API key once", define: appsCreate},
 		{name: "apps list", summary: "list the apps", define: appsList},
 		{name: "apps update", summary: "change an app's name, return URLs or OTP lifetime; its keys and links stay", args: []string{"ID"}, define: appsUpdate},
+		{name: "apps set-webhook", summary: "set where the app's webhooks go (link.approved, link.denied, link.unlinked, otp.expired_unverified); prints its whsec_ secret once", args: []string{"ID"}, define: appsSetWebhook},
 		{name: "apps rotate-key", summary: "give an app a new API key; the old one keeps working for 24 h", args: []string{"ID"}, define: appsRotateKey},
 		{name: "apps delete", summary: "delete an app, its keys and its links", args: []string{"ID"}, define: appsDelete},
 	}
@@ -58,7 +59,7 @@ func appsList(fs *flag.FlagSet) runFunc {
 				list := make([]map[string]any, 0, len(apps))
 				for _, a := range apps {
 					list = append(list, map[string]any{"id": a.ID, "name": a.Name, "return_urls": a.ReturnURLs,
-						"otp_ttl": a.OTPTTL.String(), "created_at": a.CreatedAt.UTC().Format(time.RFC3339)})
+						"otp_ttl": a.OTPTTL.String(), "webhook_url": a.WebhookURL, "created_at": a.CreatedAt.UTC().Format(time.RFC3339)})
 				}
 				return printResult(e.stdout, true, map[string]any{"apps": list}, nil)
 			}
@@ -91,6 +92,29 @@ func appsUpdate(fs *flag.FlagSet) runFunc {
 			}
 			return printResult(e.stdout, *asJSON, map[string]any{"id": a.ID, "name": a.Name, "return_urls": a.ReturnURLs, "otp_ttl": a.OTPTTL.String()},
 				[][2]string{{"id", a.ID}, {"name", a.Name}, {"return_urls", strings.Join(a.ReturnURLs, " ")}, {"otp_ttl", a.OTPTTL.String()}})
+		})
+	}
+}
+
+func appsSetWebhook(fs *flag.FlagSet) runFunc {
+	target := fs.String("url", "", "the receiver's `URL`: https, or http on localhost; '' removes the webhook (required)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	return func(ctx context.Context, e cmdEnv, args []string) error {
+		given := false
+		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "url" })
+		if !given {
+			return fmt.Errorf("%w: apps set-webhook: --url is required ('' removes the webhook)", ErrUsage)
+		}
+		return withAdmin(ctx, e.raw, e.stderr, func(srv *Server) error {
+			secret, err := srv.Connect.SetWebhook(ctx, args[0], *target)
+			if err != nil {
+				return err
+			}
+			if *target == "" {
+				return printResult(e.stdout, *asJSON, map[string]any{"id": args[0], "url": ""}, [][2]string{{"id", args[0]}, {"webhook", "removed"}})
+			}
+			return printResult(e.stdout, *asJSON, map[string]string{"id": args[0], "url": *target, "secret": secret},
+				[][2]string{{"id", args[0]}, {"url", *target}, {"secret", secret + "   (shown once: keep it now)"}})
 		})
 	}
 }

@@ -10,20 +10,16 @@ import (
 	"github.com/linkbox/linkbox/internal/config"
 	"github.com/linkbox/linkbox/internal/devicelinks"
 	"github.com/linkbox/linkbox/internal/secrets"
-	"github.com/linkbox/linkbox/internal/webhooks"
 )
 
-// newDeviceLinks builds the Device links surface, its pages on the web kit,
-// and registers the outbox's one webhook kind: its receivers are found by
-// their owner's id prefix, the suppliers' ("sup_") answered by the surface.
+// newDeviceLinks builds the Device links surface, its pages on the web kit;
+// the suppliers' webhooks ("sup_…" owners) are answered by the surface.
 func (s *Server) newDeviceLinks(cfg config.Config, keys *secrets.Keyring, opt Options) (err error) {
-	endpoints := webhooks.ByPrefix{}
-	hooks := webhooks.NewQueue(s.outbox, &webhooks.Deliverer{Endpoints: endpoints, Now: opt.Now}, nil)
-	s.DeviceLinks, err = devicelinks.NewService(s.db, keys, s.limiter, s.outbox, hooks, devicelinks.Config{PublicURL: cfg.PublicURL, Now: opt.Now}, s.log)
+	s.DeviceLinks, err = devicelinks.NewService(s.db, keys, s.limiter, s.outbox, s.webhooks, devicelinks.Config{PublicURL: cfg.PublicURL, Now: opt.Now}, s.log)
 	if err != nil {
 		return err
 	}
-	endpoints[devicelinks.SupplierPrefix] = s.DeviceLinks
+	s.endpoints[devicelinks.SupplierPrefix] = s.DeviceLinks
 	return s.DeviceLinks.Pages(s.Web.Kit)
 }
 

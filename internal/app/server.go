@@ -26,6 +26,7 @@ import (
 	"github.com/linkbox/linkbox/internal/realtime"
 	"github.com/linkbox/linkbox/internal/sms"
 	"github.com/linkbox/linkbox/internal/web"
+	"github.com/linkbox/linkbox/internal/webhooks"
 )
 
 // Options are the seams tests use; the zero value is production.
@@ -52,7 +53,11 @@ type Server struct {
 	shared  *ratelimit.Resilient // the limiter when Redis is configured, else nil
 	broker  realtime.Broker
 	metrics *metrics.Metrics
-	handler http.Handler
+	// webhooks queues every surface's signed webhooks; endpoints finds
+	// their receivers.
+	webhooks  *webhooks.Queue
+	endpoints webhooks.ByPrefix
+	handler   http.Handler
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -143,10 +148,17 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 	}
 	s.Inbox = inbox.NewService(s.db, keys, s.broker, s.log, opt.Now)
 	s.Inbox.StreamsPerUser, s.Inbox.StreamsPerIP = cfg.StreamsPerUser, cfg.StreamsPerIP
-	s.Connect, err = connect.NewService(s.db, keys, s.Inbox, s.limiter, connect.Config{PublicURL: cfg.PublicURL, Now: opt.Now}, s.log)
+	// One webhook kind for every surface: its receivers are found by their
+	// owner's id prefix, each surface answering for its own clients.
+	s.endpoints = webhooks.ByPrefix{}
+	s.webhooks = webhooks.NewQueue(s.outbox, &webhooks.Deliverer{Endpoints: s.endpoints, Now: opt.Now}, nil)
+	s.Connect, err = connect.NewService(s.db, keys, s.Inbox, s.limiter, connect.Config{
+		PublicURL: cfg.PublicURL, Now: opt.Now, Webhooks: s.webhooks, Outbox: s.outbox,
+	}, s.log)
 	if err != nil {
 		return err
 	}
+	s.endpoints[connect.AppPrefix] = s.Connect
 	s.Web, err = web.NewService(s.db, keys, s.Accounts, s.Connect, s.Inbox, web.Config{PublicURL: cfg.PublicURL, Now: opt.Now}, s.log)
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ type App struct {
 	Name       string
 	ReturnURLs []string // exact URLs, or prefixes when they end in "/"
 	OTPTTL     time.Duration
+	WebhookURL string // "" for none
 	CreatedAt  time.Time
 }
 
@@ -28,7 +29,7 @@ type App struct {
 var appKind = clients.Kind{Name: "app", Prefix: "app_"}
 
 // appTable is what is an app's own: every read of an app joins it.
-var appTable = clients.Table[App]{Name: "connect_apps", Columns: "o.return_urls, o.otp_ttl_ms", Scan: scanApp}
+var appTable = clients.Table[App]{Name: "connect_apps", Columns: "o.return_urls, o.otp_ttl_ms, o.webhook_url", Scan: scanApp}
 
 // CreateApp registers an app and returns it with its API key, which is shown
 // only now: the store keeps its keyed hash. otpTTL 0 means 5 minutes.
@@ -118,11 +119,12 @@ func scanApp(scan func(dest ...any) (clients.Client, error)) (App, error) {
 		urls string
 		ttl  int64
 	)
-	c, err := scan(&urls, &ttl)
+	var app App
+	c, err := scan(&urls, &ttl, &app.WebhookURL)
 	if err != nil {
 		return App{}, err
 	}
-	app := App{ID: c.ID, Name: c.Name, OTPTTL: time.Duration(ttl) * time.Millisecond, CreatedAt: c.CreatedAt}
+	app.ID, app.Name, app.OTPTTL, app.CreatedAt = c.ID, c.Name, time.Duration(ttl)*time.Millisecond, c.CreatedAt
 	if err := json.Unmarshal([]byte(urls), &app.ReturnURLs); err != nil {
 		return App{}, fmt.Errorf("connect: app %s: return URLs: %w", app.ID, err)
 	}

@@ -30,8 +30,10 @@ import (
 	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/inbox"
+	"github.com/linkbox/linkbox/internal/outbox"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 	"github.com/linkbox/linkbox/internal/secrets"
+	"github.com/linkbox/linkbox/internal/webhooks"
 )
 
 // Lifetimes, caps and limits of the Connect surface.
@@ -69,6 +71,10 @@ var _ Inbox = (*inbox.Service)(nil)
 type Config struct {
 	PublicURL string           // LINKBOX_PUBLIC_URL: the base of the linking URLs handed out
 	Now       func() time.Time // nil: time.Now
+	// Webhooks queues the apps' webhooks and Outbox the checks of OTPs
+	// at their expiry; nil: no app is told of anything.
+	Webhooks *webhooks.Queue
+	Outbox   *outbox.Outbox
 }
 
 // Service is the Connect domain: apps, links, OTPs and notifications.
@@ -98,13 +104,17 @@ func NewService(d *db.DB, keys *secrets.Keyring, ib Inbox, limiter ratelimit.Lim
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{
+	s := &Service{
 		db: d, keys: keys, inbox: ib, limiter: limiter, cfg: cfg, log: log,
 		apps: clients.New(d, keys, clients.Config[App]{
 			Kind: appKind, Table: appTable, Limiter: limiter, Now: cfg.Now,
 		}),
 		api: httpx.Adapter{Log: log, Render: RenderError},
-	}, nil
+	}
+	if cfg.Outbox != nil {
+		cfg.Outbox.Register(otpExpiryKind, expiryChecker{s}, outbox.Policy{Retry: outbox.Exponential(time.Second, 10*time.Minute, 20)})
+	}
+	return s, nil
 }
 
 // now is the service clock, in the millisecond precision of the store.

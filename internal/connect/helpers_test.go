@@ -19,9 +19,11 @@ import (
 	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/inbox"
+	"github.com/linkbox/linkbox/internal/outbox"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 	"github.com/linkbox/linkbox/internal/realtime"
 	"github.com/linkbox/linkbox/internal/secrets"
+	"github.com/linkbox/linkbox/internal/webhooks"
 )
 
 const publicURL = "https://linkbox.test"
@@ -45,10 +47,14 @@ type env struct {
 	clock  *clock
 	server *httptest.Server
 	users  atomic.Int64
+	// hooks, when set (withWebhooks), is the outbox the service queues
+	// webhooks and OTP expiry checks in.
+	hooks *outbox.Outbox
+	queue *webhooks.Queue
 }
 
 // newEnv builds an env; limiter nil means ratelimit.Unlimited{}.
-func newEnv(t testing.TB, databaseURL string, limiter ratelimit.Limiter) *env {
+func newEnv(t testing.TB, databaseURL string, limiter ratelimit.Limiter, opts ...func(*env)) *env {
 	t.Helper()
 	d := dbtest.Open(t, databaseURL)
 	keys, err := secrets.New([]byte(strings.Repeat("k", 32)))
@@ -59,6 +65,9 @@ func newEnv(t testing.TB, databaseURL string, limiter ratelimit.Limiter) *env {
 	e.inbox = inbox.NewService(d, keys, realtime.NewMemory(), slog.New(slog.DiscardHandler), e.clock.Now)
 	if limiter == nil {
 		limiter = ratelimit.Unlimited{}
+	}
+	for _, o := range opts {
+		o(e)
 	}
 	e.svc = e.newService(limiter)
 	mux := http.NewServeMux()
@@ -74,7 +83,8 @@ func (e *env) newService(limiter ratelimit.Limiter) *connect.Service {
 	e.t.Helper()
 	// 5xx are logged at Error level: make them visible in the test output.
 	log := slog.New(slog.NewTextHandler(testWriter{e.t}, &slog.HandlerOptions{Level: slog.LevelError}))
-	svc, err := connect.NewService(e.db, e.keys, e.inbox, limiter, connect.Config{PublicURL: publicURL + "/", Now: e.clock.Now}, log)
+	svc, err := connect.NewService(e.db, e.keys, e.inbox, limiter,
+		connect.Config{PublicURL: publicURL + "/", Now: e.clock.Now, Webhooks: e.queue, Outbox: e.hooks}, log)
 	if err != nil {
 		e.t.Fatalf("NewService: %v", err)
 	}

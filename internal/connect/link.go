@@ -195,7 +195,10 @@ func (s *Service) unlink(ctx context.Context, appID, extID string) error {
 		if errors.Is(err, db.ErrNotFound) {
 			return errUserNotLinked
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, appID, EventLinkUnlinked, linkEventData{UserID: extID, By: byApp})
 	})
 	if err != nil {
 		return fmt.Errorf("connect: unlink: %w", err)

@@ -66,7 +66,10 @@ func (s *Service) sendOTP(ctx context.Context, app App, q sendOTPRequest, code s
 			VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)`,
 			app.ID, q.UserID, q.Reference, userID, s.otpHash(app.ID, q.UserID, q.Reference, code), msgNum,
 			now.UnixMilli(), expires.UnixMilli())
-		return err
+		if err != nil {
+			return err
+		}
+		return s.scheduleExpiry(ctx, tx, app, otpExpiry{AppID: app.ID, UserID: q.UserID, Reference: q.Reference, Message: msgNum}, expires)
 	})
 	if err != nil {
 		return fmt.Errorf("connect: send OTP: %w", err)

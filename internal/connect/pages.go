@@ -65,16 +65,24 @@ func (s *Service) ApproveLink(ctx context.Context, token, userID string) (string
 		if t, err = s.spendPair(ctx, tx, token, now); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO links (app_id, external_user_id, user_id, created_at) VALUES (?, ?, ?, ?)
+		res, err := tx.Exec(ctx, `INSERT INTO links (app_id, external_user_id, user_id, created_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (app_id, external_user_id) DO NOTHING`,
-			t.appID, t.extID, userID, now.UnixMilli()); err != nil {
+			t.appID, t.extID, userID, now.UnixMilli())
+		if err != nil {
 			return err
 		}
-		linked, err := linkedUser(ctx, tx, t.appID, t.extID)
-		if err == nil && linked != userID {
-			return errLinkTaken
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			linked, err := linkedUser(ctx, tx, t.appID, t.extID)
+			if err == nil && linked != userID {
+				return errLinkTaken
+			}
+			return err // linked to this account already: nothing new to tell
 		}
-		return err
+		acc, err := linkedAccount(ctx, tx, t.appID, t.extID)
+		if err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, t.appID, EventLinkApproved, linkEventData{UserID: t.extID, Email: acc.Email, Phone: acc.Phone, Username: acc.Username})
 	})
 	if err != nil {
 		return "", fmt.Errorf("connect: approve link: %w", err)
@@ -99,7 +107,7 @@ func (s *Service) spendPair(ctx context.Context, tx *db.Tx, token string, now ti
 	if err != nil {
 		return t, err
 	}
-	spent, err := db.QueryAll(ctx, tx, scanHash, `UPDATE link_tokens SET used_at = ?
+	spent, err := db.QueryAll(ctx, tx, scanText, `UPDATE link_tokens SET used_at = ?
 		WHERE app_id = ? AND external_user_id = ? AND used_at IS NULL AND expires_at > ?
 		RETURNING token_hash`, now.UnixMilli(), t.appID, t.extID, now.UnixMilli())
 	if err != nil || slices.Contains(spent, hash) {
@@ -108,10 +116,11 @@ func (s *Service) spendPair(ctx context.Context, tx *db.Tx, token string, now ti
 	return t, tokenDead(ctx, tx, hash)
 }
 
-func scanHash(rows *sql.Rows) (string, error) {
-	var h string
-	err := rows.Scan(&h)
-	return h, err
+// scanText reads a row of one text column.
+func scanText(rows *sql.Rows) (string, error) {
+	var v string
+	err := rows.Scan(&v)
+	return v, err
 }
 
 // DenyLink spends the token without linking and returns the app's return URL.
@@ -119,8 +128,10 @@ func (s *Service) DenyLink(ctx context.Context, token string) (string, error) {
 	var t spentToken
 	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 		var err error
-		t, err = s.spendToken(ctx, tx, token, s.now())
-		return err
+		if t, err = s.spendToken(ctx, tx, token, s.now()); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, t.appID, EventLinkDenied, linkEventData{UserID: t.extID})
 	})
 	if err != nil {
 		return "", fmt.Errorf("connect: deny link: %w", err)
@@ -205,16 +216,17 @@ func (s *Service) UnlinkApp(ctx context.Context, userID, appID string) error {
 		if err != nil {
 			return err
 		}
-		res, err := tx.Exec(ctx, `DELETE FROM links WHERE user_id = ? AND app_id = ?`, userID, appID)
+		extIDs, err := db.QueryAll(ctx, tx, scanText, `DELETE FROM links WHERE user_id = ? AND app_id = ? RETURNING external_user_id`, userID, appID)
 		if err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
+		if len(extIDs) == 0 {
 			return errNotLinked
+		}
+		for _, ext := range extIDs {
+			if err := s.emit(ctx, tx, appID, EventLinkUnlinked, linkEventData{UserID: ext, By: byUser}); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -29,7 +29,9 @@ func (o *Outbox) Sweep(ctx context.Context) error {
 }
 
 // Depth is how many messages of one kind wait to be delivered, and how long
-// the oldest of them has waited.
+// the oldest of them has waited: since it came due (a message enqueued for
+// later is not waiting before its time), or since it was enqueued once an
+// attempt failed.
 type Depth struct {
 	Kind    string
 	Pending int
@@ -39,6 +41,7 @@ type Depth struct {
 // Depths returns the pending messages of every registered kind, a kind with
 // none included at zero, in the order the kinds were registered.
 func (o *Outbox) Depths(ctx context.Context) ([]Depth, error) {
+	now := o.now()
 	type row struct {
 		kind    string
 		pending int
@@ -47,11 +50,12 @@ func (o *Outbox) Depths(ctx context.Context) ([]Depth, error) {
 	rows, err := db.QueryAll(ctx, o.db, func(rs *sql.Rows) (row, error) {
 		var r row
 		return r, rs.Scan(&r.kind, &r.pending, &r.oldest)
-	}, `SELECT kind, COUNT(*), MIN(created_at) FROM outbox WHERE delivered_at IS NULL AND given_up_at IS NULL GROUP BY kind`)
+	}, `SELECT kind, COUNT(*), MIN(CASE WHEN attempts = 0 THEN next_attempt_at ELSE created_at END) FROM outbox
+		WHERE delivered_at IS NULL AND given_up_at IS NULL AND NOT (attempts = 0 AND next_attempt_at > ?)
+		GROUP BY kind`, now.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("outbox: depths: %w", err)
 	}
-	now := o.now()
 	byKind := map[string]row{}
 	for _, r := range rows {
 		byKind[r.kind] = r

@@ -1,6 +1,7 @@
 package outbox_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linkbox/linkbox/internal/db"
 	"github.com/linkbox/linkbox/internal/dbtest"
 	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/outbox"
@@ -105,13 +107,18 @@ func TestDepthsAndObserve(t *testing.T) {
 		clk.Advance(time.Minute)
 		enqueue(t, d, o, "slow", 2, true)
 		enqueue(t, d, o, "ok", 3, true)
+		if err := d.InTx(t.Context(), func(ctx context.Context, tx *db.Tx) error {
+			return o.EnqueueAt(ctx, tx, "idle", 4, clk.Now().Add(time.Hour))
+		}); err != nil {
+			t.Fatal(err)
+		}
 		clk.Advance(30 * time.Second)
 
 		depths, err := o.Depths(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []outbox.Depth{{Kind: "ok", Pending: 1, Oldest: 30 * time.Second}, {Kind: "slow", Pending: 2, Oldest: 90 * time.Second}, {Kind: "idle"}}
+		want := []outbox.Depth{{Kind: "ok", Pending: 1, Oldest: 30 * time.Second}, {Kind: "slow", Pending: 2, Oldest: 90 * time.Second}, {Kind: "idle"}} // idle's message is not due yet
 		if !slices.Equal(depths, want) {
 			t.Errorf("Depths = %+v, want %+v", depths, want)
 		}
@@ -126,6 +133,16 @@ func TestDepthsAndObserve(t *testing.T) {
 		if err != nil || depths[0].Pending != 0 || depths[0].Oldest != 0 || depths[1].Pending != 1 ||
 			depths[1].Oldest != 30*time.Second && depths[1].Oldest != 90*time.Second {
 			t.Errorf("after a round: %+v (%v)", depths, err)
+		}
+		clk.Advance(time.Hour)
+		if depths, err = o.Depths(t.Context()); err != nil || depths[2].Pending != 1 || depths[2].Oldest != 30*time.Second {
+			t.Errorf("idle, due 30 s ago: %+v (%v)", depths[2], err)
+		}
+		mu.Unlock()
+		deliverDue(t, o)
+		mu.Lock()
+		if !slices.Contains(seen, "idle true") {
+			t.Errorf("the message enqueued for later was not delivered once due: %q", seen)
 		}
 	})
 }

@@ -129,6 +129,12 @@ var ErrUnknownKind = errors.New("outbox: no deliverer registered for this kind")
 // wakes Run once tx has committed (once per transaction, however many
 // messages it queued). Nothing is sent if tx rolls back.
 func (o *Outbox) Enqueue(ctx context.Context, tx *db.Tx, kind string, payload any) error {
+	return o.EnqueueAt(ctx, tx, kind, payload, time.Time{})
+}
+
+// EnqueueAt is Enqueue for a message first due at at (the zero time: now),
+// such as a check to make when something expires.
+func (o *Outbox) EnqueueAt(ctx context.Context, tx *db.Tx, kind string, payload any, at time.Time) error {
 	if _, ok := o.kinds[kind]; !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownKind, kind)
 	}
@@ -137,8 +143,12 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *db.Tx, kind string, payload an
 		return fmt.Errorf("outbox: encode %s payload: %w", kind, err)
 	}
 	now := o.now().UnixMilli()
+	due := now
+	if !at.IsZero() {
+		due = at.UnixMilli()
+	}
 	_, err = tx.Exec(ctx, `INSERT INTO outbox (id, kind, payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?)`,
-		ids.New(kind+"_"), kind, string(body), now, now)
+		ids.New(kind+"_"), kind, string(body), due, now)
 	if err != nil {
 		return fmt.Errorf("outbox: enqueue %s: %w", kind, err)
 	}
