@@ -77,6 +77,7 @@ func numbersCommands() []command {
 		{name: "prices set", summary: "set the price of a service in a country on an operator", define: pricesSet},
 		{name: "prices list", summary: "list the prices, with the free numbers of each", define: pricesList},
 		{name: "numbers add", summary: "add a number to the pool", define: numbersAdd},
+		{name: "numbers import", summary: "add the numbers of a CSV file to the pool, all or none", define: numbersImport},
 		{name: "numbers list", summary: "list the pool", define: numbersList},
 		{name: "numbers remove", summary: "remove a free number from the pool", args: []string{"NUMBER"}, define: numbersRemove},
 		{name: "gateways create", summary: "register an SMS Gateway for Android device; prints its webhook secret once", define: gatewaysCreate},

@@ -3,6 +3,7 @@ package numbers
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -68,28 +69,47 @@ func (s *Service) Prices(ctx context.Context, service, country, operator string)
 
 // AddNumber adds a number to the pool.
 func (s *Service) AddNumber(ctx context.Context, n Number) (Number, error) {
-	if !isE164(n.Number) || !isCountry(n.Country) || n.Operator == "" || (n.GatewayID == "") != (n.SIM == 0) {
-		return Number{}, errBadInput
+	ns, err := s.AddNumbers(ctx, []Number{n})
+	if err != nil {
+		return Number{}, err
 	}
-	for _, sv := range n.Services {
-		if !isWord(sv) {
-			return Number{}, errBadInput
+	return ns[0], nil
+}
+
+// AddNumbers adds numbers to the pool in one transaction: all of them, or,
+// when one is malformed or already there, none.
+func (s *Service) AddNumbers(ctx context.Context, ns []Number) ([]Number, error) {
+	out := make([]Number, len(ns))
+	for i, n := range ns {
+		if !isE164(n.Number) || !isCountry(n.Country) || n.Operator == "" || (n.GatewayID == "") != (n.SIM == 0) {
+			return nil, errBadInput
 		}
+		for _, sv := range n.Services {
+			if !isWord(sv) {
+				return nil, errBadInput
+			}
+		}
+		n.ID = ids.New("num_")
+		out[i] = n
 	}
-	n.ID = ids.New("num_")
-	var gw, sim any
-	if n.GatewayID != "" {
-		gw, sim = n.GatewayID, n.SIM
-	}
+	now := s.now().UnixMilli()
 	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO numbers_pool (id, number, country, operator, services, gateway_id, sim, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, n.ID, n.Number, n.Country, n.Operator, ","+strings.Join(n.Services, ",")+",", gw, sim, s.now().UnixMilli())
-		return err
+		for _, n := range out {
+			var gw, sim any
+			if n.GatewayID != "" {
+				gw, sim = n.GatewayID, n.SIM
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO numbers_pool (id, number, country, operator, services, gateway_id, sim, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, n.ID, n.Number, n.Country, n.Operator, ","+strings.Join(n.Services, ",")+",", gw, sim, now); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	if err == db.ErrConflict {
-		return Number{}, errNumberExists
+	if errors.Is(err, db.ErrConflict) {
+		return nil, errNumberExists
 	}
-	return n, err
+	return out, err
 }
 
 // ListNumbers lists the pool.
