@@ -99,16 +99,27 @@ func newEnvWith(t testing.TB, databaseURL, public string, register func(*web.Kit
 		t.Fatalf("web.NewService: %v", err)
 	}
 	e.acc.AddRevoker(e.web)
+	e.acc.AddRevoker(ib)
 	if register != nil {
 		register(e.web.Kit)
 	}
 	mux := http.NewServeMux()
 	e.web.Routes(mux)
+	ib.Routes(mux, cookieAuth{e.web})
 	e.connect.Routes(mux)
 	e.acc.Routes(mux)
 	e.server = httptest.NewServer(httpx.WithClientIP(nil)(mux))
 	t.Cleanup(e.server.Close)
 	return e
+}
+
+// cookieAuth lets the inbox API and its stream take the pages' session
+// cookie, as the server wires them (the app's inboxAuth, without tokens).
+type cookieAuth struct{ web *web.Service }
+
+func (a cookieAuth) Authenticate(r *http.Request) (inbox.Credential, error) {
+	id, key, check, err := a.web.StreamSession(r)
+	return inbox.Credential{UserID: id, Session: key, Check: check}, err
 }
 
 // newOutbox delivers SMS to g until the test ends; it returns the SMS queue.
