@@ -12,7 +12,7 @@ import (
 // {"success":false,"error":{"code","message"}}:
 //
 //	status  code                    when
-//	401     invalid_api_key         x-api-key missing, unknown, of another kind, of a deleted supplier, or rotated past its 24 h
+//	401     invalid_api_key         x-api-key missing, unknown, of another kind, of a deleted client, or rotated past its 24 h
 //	400     invalid_body            not one JSON object (also: empty body, a field of the wrong type)
 //	400     unsupported_media_type  a Content-Type other than JSON
 //	400     missing_field           redirect_uri absent or ""
@@ -25,6 +25,11 @@ import (
 //	413     body_too_large          body over 1 MiB; settings over 8 KiB
 //	422     unregistered_redirect_uri  redirect_uri is not exactly one of the supplier's
 //	428     precondition_required   PUT …/settings without If-Match
+//	400     missing_field           POST /device-sessions: device_id or redirect_uri absent; POST /post-login-redirect: state or supplier_user_id absent
+//	400     invalid_field           POST /device-sessions: device_id malformed, redirect_uri not https (http on localhost only)
+//	404     state_not_found         POST /post-login-redirect: no state, or another supplier's
+//	409     state_used              POST /post-login-redirect: the state was confirmed already
+//	410     state_expired           POST /post-login-redirect: the state's 15 minutes are over
 //	429     rate_limited            over 100 requests/s (burst 200) per supplier, or 30 wrong keys per minute from one IP
 //	500     internal_error          a fault of ours, logged with the request id
 //

@@ -28,6 +28,7 @@ type flow struct {
 	back       string
 	results    chan url.Values
 	hooks      *receiver // the supplier's webhook endpoint
+	mfrKey     string    // the fake manufacturer's API key
 }
 
 func newFlow(t *testing.T, dbURL string) *flow {
@@ -58,7 +59,7 @@ func newFlowWith(t *testing.T, dbURL string, opt app.Options) *flow {
 		t.Fatal(err)
 	}
 	f.hooks.setSecret(t, f.secret)
-	_, _, err = dl.AddManufacturer(ctx, devicelinks.NewManufacturer{Brand: "fake", Name: "Fake Heat",
+	_, f.mfrKey, err = dl.AddManufacturer(ctx, devicelinks.NewManufacturer{Brand: "fake", Name: "Fake Heat",
 		AuthorizeURL: f.fake.URL + "/authorize", TokenURL: f.fake.URL + "/token", DevicesURL: f.fake.URL + "/devices",
 		SettingsURL: f.fake.URL + "/settings", ClientID: manufacturertest.ClientID, ClientSecret: manufacturertest.ClientSecret})
 	if err != nil {

@@ -32,8 +32,11 @@ import (
 var pageFiles embed.FS
 
 // Pages registers the hosted pages on the kit: GET /connect (the brands),
-// POST /connect/brand (302 to the manufacturer with state and PKCE S256)
-// and GET /oauth/callback (303 back to the supplier's redirect_uri).
+// POST /connect/brand (302 to the manufacturer with state and PKCE S256),
+// GET /oauth/callback (303 back to the supplier's redirect_uri) and its
+// device picker; for section 2, GET and POST /suppliers/select (the
+// suppliers, 302 to one's login page) and GET /post-login-redirect (303
+// back to the manufacturer).
 func (s *Service) Pages(k *web.Kit) error {
 	if err := k.AddPages(pageFiles, "pages/*.html"); err != nil {
 		return err
@@ -46,6 +49,9 @@ func (s *Service) Pages(k *web.Kit) error {
 	k.HandlePage("POST /connect/brand", s.chooseBrand)
 	k.HandlePage("GET /oauth/callback", s.callback)
 	k.HandlePage("POST /connect/device", s.chooseDevice)
+	k.HandlePage("GET /suppliers/select", s.selectPage)
+	k.HandlePage("POST /suppliers/select", s.chooseSupplier)
+	k.HandlePage("GET /post-login-redirect", s.postLoginPage)
 	return nil
 }
 
@@ -470,6 +476,17 @@ func (st oauthState) target() target {
 // nox user, whatever its devices. tok is nil when the manufacturer vouched
 // for the device itself (section 2): the mapping then has no token.
 func (s *Service) storeMapping(ctx context.Context, t target, devices []Device, tok *oauth2.Token) (string, error) {
+	var nox string
+	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+		var err error
+		nox, err = s.writeMapping(ctx, tx, t, devices, tok)
+		return err
+	})
+	return nox, err
+}
+
+// writeMapping is storeMapping in tx.
+func (s *Service) writeMapping(ctx context.Context, tx *db.Tx, t target, devices []Device, tok *oauth2.Token) (string, error) {
 	raw, err := json.Marshal(devices)
 	if err != nil {
 		return "", err
@@ -484,37 +501,37 @@ func (s *Service) storeMapping(ctx context.Context, t target, devices []Device, 
 		}
 	}
 	var nox string
-	err = s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
-		typ := EventOverwritten
-		err := tx.QueryRow(ctx, `SELECT nox_user_id FROM devicelinks_mappings WHERE supplier_id = ? AND supplier_user_id = ?`,
-			t.supplierID, t.supplierUserID).Scan(&nox)
-		switch {
-		case errors.Is(err, db.ErrNotFound):
-			nox, typ = ids.New("nox_"), EventConnected
-			_, err = tx.Exec(ctx, `INSERT INTO devicelinks_mappings (supplier_id, supplier_user_id, nox_user_id, manufacturer_id,
-				devices, access_token, refresh_token, token_expiry, connected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				t.supplierID, t.supplierUserID, nox, t.m.ID, string(raw), access, refresh, expiry, now.UnixMilli())
-		case err == nil:
-			_, err = tx.Exec(ctx, `UPDATE devicelinks_mappings SET manufacturer_id = ?, devices = ?, access_token = ?, refresh_token = ?,
-				token_expiry = ?, connected_at = ? WHERE supplier_id = ? AND supplier_user_id = ?`,
-				t.m.ID, string(raw), access, refresh, expiry, now.UnixMilli(), t.supplierID, t.supplierUserID)
-		}
-		if err != nil {
-			return err
-		}
-		return s.emit(ctx, tx, t.supplierID, typ, linkResult{NoxUserID: nox, SupplierUserID: t.supplierUserID, Manufacturer: t.m.Brand,
-			ConnectionStatus: "connected", ConnectedAt: now.Unix(), Devices: devices})
-	})
-	return nox, err
+	typ := EventOverwritten
+	err = tx.QueryRow(ctx, `SELECT nox_user_id FROM devicelinks_mappings WHERE supplier_id = ? AND supplier_user_id = ?`,
+		t.supplierID, t.supplierUserID).Scan(&nox)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		nox, typ = ids.New("nox_"), EventConnected
+		_, err = tx.Exec(ctx, `INSERT INTO devicelinks_mappings (supplier_id, supplier_user_id, nox_user_id, manufacturer_id,
+			devices, access_token, refresh_token, token_expiry, connected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.supplierID, t.supplierUserID, nox, t.m.ID, string(raw), access, refresh, expiry, now.UnixMilli())
+	case err == nil:
+		_, err = tx.Exec(ctx, `UPDATE devicelinks_mappings SET manufacturer_id = ?, devices = ?, access_token = ?, refresh_token = ?,
+			token_expiry = ?, connected_at = ? WHERE supplier_id = ? AND supplier_user_id = ?`,
+			t.m.ID, string(raw), access, refresh, expiry, now.UnixMilli(), t.supplierID, t.supplierUserID)
+	}
+	if err != nil {
+		return "", err
+	}
+	return nox, s.emit(ctx, tx, t.supplierID, typ, linkResult{NoxUserID: nox, SupplierUserID: t.supplierUserID, Manufacturer: t.m.Brand,
+		ConnectionStatus: "connected", ConnectedAt: now.Unix(), Devices: devices})
 }
 
 // linkFailed records the failure of a link session, an event (and a
 // webhook) of the supplier.
 func (s *Service) linkFailed(ctx context.Context, t target, reason string) error {
-	return s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
-		return s.emit(ctx, tx, t.supplierID, EventFailed, linkResult{SupplierUserID: t.supplierUserID, Manufacturer: t.m.Brand,
-			ConnectionStatus: "failed", Error: reason})
-	})
+	return s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error { return s.writeFailure(ctx, tx, t, reason) })
+}
+
+// writeFailure is linkFailed in tx.
+func (s *Service) writeFailure(ctx context.Context, tx *db.Tx, t target, reason string) error {
+	return s.emit(ctx, tx, t.supplierID, EventFailed, linkResult{SupplierUserID: t.supplierUserID, Manufacturer: t.m.Brand,
+		ConnectionStatus: "failed", Error: reason})
 }
 
 // back sends the browser to the supplier's redirect_uri with the seed's
@@ -549,13 +566,7 @@ func (s *Service) back(w http.ResponseWriter, r *http.Request, st oauthState, no
 		}
 		v.Set("signature", sig)
 	}
-	target := st.se.redirectURI
-	if strings.Contains(target, "?") {
-		target += "&" + v.Encode()
-	} else {
-		target += "?" + v.Encode()
-	}
-	web.SeeOther(w, target)
+	web.SeeOther(w, withQuery(st.se.redirectURI, v))
 	return nil
 }
 
