@@ -85,6 +85,7 @@ func numbersCommands() []command {
 		{name: "gateways remove", summary: "remove an SMS gateway (its numbers stay, without it)", args: []string{"ID"}, define: gatewaysRemove},
 		{name: "users approve", summary: "let an account rent numbers (grants the free credits once)", define: usersApprove},
 		{name: "credits grant", summary: "add credits to an account (negative: take back, never below zero)", define: creditsGrant},
+		{name: "credits audit", summary: "check every balance against its ledger and the pool against the live rentals; exits 1 on a fault", define: creditsAudit},
 		{name: "upstream balance", summary: "the balance of the upstream SMS-Activate account", define: upstreamBalance},
 	}
 }

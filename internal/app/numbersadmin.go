@@ -81,3 +81,25 @@ func readNumbers(r io.Reader) ([]numbers.Number, error) {
 		out = append(out, n)
 	}
 }
+
+// errUnsound is credits audit's failure: the audit found a fault.
+var errUnsound = errors.New("credits audit: the store is not sound")
+
+func creditsAudit(fs *flag.FlagSet) runFunc {
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	return func(ctx context.Context, e cmdEnv, _ []string) error {
+		return withAdmin(ctx, e.raw, e.stderr, func(srv *Server) error {
+			a, err := srv.Numbers.Check(ctx)
+			if err != nil {
+				return err
+			}
+			err = printResult(e.stdout, *asJSON, a, [][2]string{{"accounts", strconv.Itoa(a.Accounts)}, {"credits", strconv.FormatInt(a.Credits, 10)},
+				{"live rentals", strconv.Itoa(a.Rentals)}, {"unbalanced accounts", strings.Join(a.Unbalanced, " ")},
+				{"numbers held twice", strings.Join(a.DoubleRented, " ")}})
+			if err == nil && !a.Sound() {
+				err = errUnsound
+			}
+			return err
+		})
+	}
+}

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/linkbox/linkbox/internal/app"
+	"github.com/linkbox/linkbox/internal/apptest"
+
 	"github.com/linkbox/linkbox/internal/dbtest"
 )
 
@@ -49,6 +52,35 @@ func TestNumbersImport(t *testing.T) {
 		}
 		if err := cli(t, url, &pool, "numbers", "list", "--json"); err != nil || len(pool.Numbers) != 3 {
 			t.Errorf("after the refused files the pool has %d numbers (%v), want 3", len(pool.Numbers), err)
+		}
+	})
+}
+
+// TestCreditsAudit: a sound store passes; one with a balance off its ledger
+// fails, naming the account.
+func TestCreditsAudit(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		s := apptest.Start(t, url, nil, app.Options{})
+		s.SignUp(t, "+25761234567")
+		for _, args := range [][]string{{"users", "approve", "--phone", "+25761234567"},
+			{"credits", "grant", "--phone", "+25761234567", "--credits", "500", "--reason", "welcome"}} {
+			if err := cli(t, url, nil, args...); err != nil {
+				t.Fatalf("%v: %v", args, err)
+			}
+		}
+		var a struct {
+			Accounts   int
+			Credits    int64
+			Unbalanced []string
+		}
+		if err := cli(t, url, &a, "credits", "audit", "--json"); err != nil || a.Accounts != 1 || a.Credits != 500 || len(a.Unbalanced) != 0 {
+			t.Fatalf("credits audit = %+v, %v", a, err)
+		}
+		if _, err := dbtest.Open(t, url).Exec(t.Context(), `UPDATE numbers_accounts SET credits = 501`); err != nil {
+			t.Fatal(err)
+		}
+		if err := cli(t, url, nil, "credits", "audit"); err == nil {
+			t.Error("credits audit passed a store with a balance off its ledger")
 		}
 	})
 }
