@@ -261,7 +261,7 @@ const sweepInterval = 10 * time.Minute
 // sweep runs every service's Sweep at once, then every sweepInterval, until
 // ctx ends. A failed sweep is logged; the next one takes up what it left.
 func (s *Server) sweep(ctx context.Context) {
-	sweeps := []func(context.Context) error{s.Accounts.Sweep, s.Connect.Sweep, s.Web.Sweep, s.Inbox.Sweep, s.outbox.Sweep}
+	sweeps := []func(context.Context) error{s.Accounts.Sweep, s.Connect.Sweep, s.Web.Sweep, s.Inbox.Sweep, s.DeviceLinks.Sweep, s.outbox.Sweep}
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
 	for {
