@@ -33,8 +33,8 @@ func (s *Service) sessionBase(se Session) Base {
 	return Base{CSRF: s.SessionCSRF(se), UserID: se.UserID}
 }
 
-// accountView reads what the account page shows of se's account.
-func (s *Service) accountView(r *http.Request, se Session) (*accountView, error) {
+// readAccount reads what the account page shows of se's account.
+func (s *Service) readAccount(r *http.Request, se Session) (*accountView, error) {
 	u, err := s.acc.UserByID(r.Context(), se.UserID)
 	if err != nil {
 		return nil, err
@@ -52,7 +52,7 @@ func (s *Service) accountPage(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return err
 	}
-	v, err := s.accountView(r, se)
+	v, err := s.readAccount(r, se)
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request) error {
 		if !ok {
 			return err
 		}
-		v, err := s.accountView(r, se)
+		v, err := s.readAccount(r, se)
 		if err != nil {
 			return err
 		}

@@ -81,3 +81,22 @@ func TestLinkErrorsLeadBackToTheApp(t *testing.T) {
 		}
 	})
 }
+
+// TestLogoutNextStaysLocal: "Not you?" signs out to a local page only;
+// any other next is the login page.
+func TestLogoutNextStaysLocal(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, databaseURL string) {
+		e := newEnv(t, databaseURL)
+		u := e.user()
+		for next, to := range map[string]string{"/linking/abc": "/linking/abc", "//evil.example": "/login",
+			"https://evil.example/": "/login", "/\\evil.example": "/login", "": "/login"} {
+			b := e.browser()
+			b.login(u)
+			p := b.submit("/account", "/logout", url.Values{"next": {next}})
+			if p.status != http.StatusSeeOther || p.location() != to {
+				t.Errorf("logout with next %q: %d to %q, want %q", next, p.status, p.location(), to)
+			}
+			want(t, "after logout", b.get("/account"), http.StatusSeeOther, "")
+		}
+	})
+}

@@ -56,7 +56,7 @@ func (s *Service) inboxPage(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	for _, m := range msgs {
-		v.Messages = append(v.Messages, s.inboxItem(m))
+		v.Messages = append(v.Messages, s.itemOf(m))
 	}
 	if v.Unread, err = s.inbox.Unread(r.Context(), se.UserID); err != nil {
 		return err
@@ -64,7 +64,9 @@ func (s *Service) inboxPage(w http.ResponseWriter, r *http.Request) error {
 	return s.Render(w, r, http.StatusOK, "inbox", v)
 }
 
-func (s *Service) inboxItem(m inbox.Message) inboxItem {
+// itemOf is m as the page shows it, its code's state judged by the kit's
+// clock, as the inbox judges whether a code still shows.
+func (s *Service) itemOf(m inbox.Message) inboxItem {
 	it := inboxItem{Message: m}
 	switch {
 	case m.Code != "":
