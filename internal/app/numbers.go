@@ -43,7 +43,7 @@ func (s *Server) buildNumbers(cfg config.Config, keys *secrets.Keyring, opt Opti
 		return err
 	}
 	s.Numbers = numbersSurface{Service: svc, idem: idempotency.New(s.db, opt.Now, svc.RenderError)}
-	return nil
+	return svc.Pages(s.Web.Kit)
 }
 
 // numbersRoutes registers the Numbers API.

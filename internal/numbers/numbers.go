@@ -25,12 +25,15 @@ import (
 	"github.com/linkbox/linkbox/internal/numbers/smsactivate"
 	"github.com/linkbox/linkbox/internal/ratelimit"
 	"github.com/linkbox/linkbox/internal/secrets"
+	"github.com/linkbox/linkbox/internal/web"
 )
 
 // Inbox delivers a rental's SMS to its renter, inside the caller's
-// transaction. *inbox.Service implements it.
+// transaction, and lists the renter's messages (the page follows the
+// inbox stream from the newest). *inbox.Service implements it.
 type Inbox interface {
 	Add(ctx context.Context, tx *db.Tx, m inbox.NewMessage) (num int64, err error)
+	List(ctx context.Context, userID string, limit int, before string) ([]inbox.Message, error)
 }
 
 var _ Inbox = (*inbox.Service)(nil)
@@ -75,6 +78,7 @@ type Service struct {
 	cooldown    time.Duration
 	up          *upstream // nil: none
 	api         httpx.Adapter
+	kit         *web.Kit // the hosted page's kit, set by Pages
 }
 
 // NewService returns a Service over d, authenticating with acc's tokens.
