@@ -1,0 +1,67 @@
+package devicelinks_test
+
+import (
+	"bytes"
+	"net/http"
+	"testing"
+
+	"github.com/linkbox/linkbox/internal/dbtest"
+)
+
+// TestForeignSupplierSeesNothing: another supplier's key reads and deletes
+// none of a supplier's users, and its 404 is the one of a user that does
+// not exist, so it learns nothing.
+func TestForeignSupplierSeesNothing(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, dbURL string) {
+		f := newFlow(t, dbURL)
+		c := browser(t)
+		result(t, f, mustGet(t, c, callbackURL(t, c, authorizeURL(t, c, f, f.link(t, "u1", "en")))))
+		_, other, err := f.st.Server.DeviceLinks.CreateSupplier(t.Context(), "Other", []string{"https://other.example/cb"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ method, path, unknown string }{
+			{"GET", "/users/u1", "/users/nobody"},
+			{"DELETE", "/users/u1/devices/hp-1", "/users/nobody/devices/hp-1"},
+			{"GET", "/users/u1/settings", "/users/nobody/settings"},
+		} {
+			foreign := f.st.Call(t, c.method, c.path, "", nil, "x-api-key", other)
+			checkError(t, foreign, "foreign "+c.method+" "+c.path, http.StatusNotFound, "user_not_found")
+			if unknown := f.st.Call(t, c.method, c.unknown, "", nil, "x-api-key", other); !bytes.Equal(foreign.Body, unknown.Body) {
+				t.Errorf("%s %s: a foreign user's answer %s differs from an unknown one's %s", c.method, c.path, foreign.Body, unknown.Body)
+			}
+		}
+		u := f.st.Call(t, "GET", "/users/u1", "", nil, "x-api-key", f.key)
+		if u.Status != http.StatusOK || len(u.JSON(t)["data"].(map[string]any)["devices"].([]any)) != 1 {
+			t.Fatalf("the owner's mapping after the foreign tries: %d %s", u.Status, u.Body)
+		}
+	})
+}
+
+func TestUsersBadInputs(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, dbURL string) {
+		f := newFlow(t, dbURL)
+		c := browser(t)
+		result(t, f, mustGet(t, c, callbackURL(t, c, authorizeURL(t, c, f, f.link(t, "u1", "en")))))
+		for _, c := range []struct {
+			name, method, path, key string
+			status                  int
+			code                    string
+		}{
+			{"GET without a key", "GET", "/users/u1", "", 401, "invalid_api_key"},
+			{"GET with a wrong key", "GET", "/users/u1", "lbk_nope", 401, "invalid_api_key"},
+			{"DELETE without a key", "DELETE", "/users/u1/devices/hp-1", "", 401, "invalid_api_key"},
+			{"DELETE an unknown device", "DELETE", "/users/u1/devices/nope", f.key, 404, "device_not_found"},
+			{"DELETE an unknown user's device", "DELETE", "/users/nobody/devices/hp-1", f.key, 404, "user_not_found"},
+			{"GET an unknown user", "GET", "/users/nobody", f.key, 404, "user_not_found"},
+		} {
+			checkError(t, f.st.Call(t, c.method, c.path, "", nil, "x-api-key", c.key), c.name, c.status, c.code)
+		}
+		if n, err := f.st.Server.DeviceLinks.Rows(t.Context(), "devicelinks_events"); err != nil || n != 1 {
+			t.Fatalf("events: %d, %v; want the connect's only", n, err)
+		}
+		if u := f.st.Call(t, "GET", "/users/u1", "", nil, "x-api-key", f.key); len(u.JSON(t)["data"].(map[string]any)["devices"].([]any)) != 1 {
+			t.Fatalf("mapping: %s", u.Body)
+		}
+	})
+}
