@@ -3,8 +3,6 @@ package numbers
 import (
 	"cmp"
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -139,23 +137,9 @@ func (s *Service) rentUpstream(ctx context.Context, userID string, q RentRequest
 	if !ok1 || !ok2 {
 		return Rental{}, 0, errNoNumbers
 	}
-	var costMicros int64
-	err := s.db.QueryRow(ctx, `SELECT cost_micros FROM numbers_upstream_prices WHERE service = ? AND country = ? AND count > 0`,
-		q.Service, q.Country).Scan(&costMicros)
-	if err == db.ErrNotFound {
-		return Rental{}, 0, errNoNumbers
-	}
+	cost, err := s.upstreamCost(ctx, userID, q)
 	if err != nil {
 		return Rental{}, 0, err
-	}
-	a, err := s.Account(ctx, userID)
-	switch {
-	case err != nil:
-		return Rental{}, 0, err
-	case !a.Approved:
-		return Rental{}, 0, errNotApproved
-	case a.Credits < s.credits(costMicros):
-		return Rental{}, 0, errNoCredits
 	}
 	// The purchase outlives a client that hangs up: its number is ours then.
 	act, err := s.up.c.GetNumber(context.WithoutCancel(ctx), service, country, "")
@@ -164,31 +148,13 @@ func (s *Service) rentUpstream(ctx context.Context, userID string, q RentRequest
 	}
 	now := s.now()
 	r := Rental{ID: ids.New("rnt_"), UserID: userID, Number: act.Phone, Service: q.Service, Country: q.Country,
-		Operator: upstreamOperator, Status: StatusWaiting, Cost: s.credits(costMicros),
+		Operator: upstreamOperator, Status: StatusWaiting, Cost: cost,
 		CreatedAt: now, CancelableAt: now.Add(cancelAfter), ExpiresAt: now.Add(rentalTTL)}
 	var remaining int64
 	err = s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
-		a, err := accountTx(ctx, tx, userID)
-		if err == db.ErrNotFound || (err == nil && !a.Approved) {
-			return errNotApproved
-		}
-		if err != nil {
-			return err
-		}
-		if r.NumberID, err = s.upstreamNumber(ctx, tx, r); err != nil {
-			return err
-		}
-		if err := s.insertRental(ctx, tx, r); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO numbers_upstream (activation_id, rental_id, action, last_code, attempts, next_at, created_at)
-			VALUES (?, ?, ?, '', 0, ?, ?)`, act.ID, r.ID, owePoll, now.Add(pollFirst).UnixMilli(), now.UnixMilli()); err != nil {
-			return err
-		}
-		if remaining, err = s.apply(ctx, tx, userID, entryRent, -r.Cost, r.ID, "rent "+r.Service+" "+r.Number); err != nil {
-			return err
-		}
-		return answer.run(ctx, tx, r, remaining)
+		var err error
+		remaining, err = s.rentBought(ctx, tx, &r, act.ID, answer)
+		return err
 	})
 	if err != nil {
 		s.abandon(ctx, act.ID, now)
@@ -198,6 +164,58 @@ func (s *Service) rentUpstream(ctx context.Context, userID string, q RentRequest
 		s.log.WarnContext(ctx, "numbers: upstream setStatus 1 failed", "activation", act.ID, "err", err)
 	}
 	return r, remaining, nil
+}
+
+// upstreamCost is the price in credits of the upstream's number for q,
+// refused (403, 402) before anything is bought when the account cannot
+// pay it.
+func (s *Service) upstreamCost(ctx context.Context, userID string, q RentRequest) (int64, error) {
+	var micros int64
+	err := s.db.QueryRow(ctx, `SELECT cost_micros FROM numbers_upstream_prices WHERE service = ? AND country = ? AND count > 0`,
+		q.Service, q.Country).Scan(&micros)
+	if err == db.ErrNotFound {
+		return 0, errNoNumbers
+	}
+	if err != nil {
+		return 0, err
+	}
+	a, err := s.Account(ctx, userID)
+	switch {
+	case err != nil:
+		return 0, err
+	case !a.Approved:
+		return 0, errNotApproved
+	case a.Credits < s.credits(micros):
+		return 0, errNoCredits
+	}
+	return s.credits(micros), nil
+}
+
+// rentBought makes the rental of a number bought upstream, in tx: its pool
+// row, the rental, what is owed upstream (polls), the debit and the answer.
+func (s *Service) rentBought(ctx context.Context, tx *db.Tx, r *Rental, activationID string, answer Answer) (int64, error) {
+	a, err := accountTx(ctx, tx, r.UserID)
+	if err == db.ErrNotFound || (err == nil && !a.Approved) {
+		return 0, errNotApproved
+	}
+	if err != nil {
+		return 0, err
+	}
+	if r.NumberID, err = s.upstreamNumber(ctx, tx, *r); err != nil {
+		return 0, err
+	}
+	if err := s.insertRental(ctx, tx, *r); err != nil {
+		return 0, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO numbers_upstream (activation_id, rental_id, action, last_code, attempts, next_at, created_at)
+		VALUES (?, ?, ?, '', 0, ?, ?)`, activationID, r.ID, owePoll, r.CreatedAt.Add(pollFirst).UnixMilli(), r.CreatedAt.UnixMilli()); err != nil {
+		return 0, err
+	}
+	remaining, err := s.apply(ctx, tx, r.UserID, entryRent, -r.Cost, r.ID, "rent "+r.Service+" "+r.Number)
+	if err != nil {
+		return 0, err
+	}
+	return remaining, answer.run(ctx, tx, *r, remaining)
 }
 
 // upstreamNumber is the pool row of a number bought upstream, made the
@@ -279,195 +297,6 @@ func (s *Service) cancelUpstream(ctx context.Context, userID, id string, decide 
 		return false, upstreamErr(err)
 	}
 	return true, nil
-}
-
-// dueWork is a numbers_upstream row due now.
-type dueWork struct {
-	activation, rental, action, lastCode string
-	attempts                             int
-	nextAt                               int64
-}
-
-// PollUpstream does the upstream work due now: polls the live activations
-// for codes, sends the cancels and finishes owed. Run calls it every
-// second; each row is leased before its call, so that two pollers (two
-// instances) never work on one row at once.
-func (s *Service) PollUpstream(ctx context.Context) error {
-	if s.up == nil {
-		return nil
-	}
-	list, err := db.QueryAll(ctx, s.db, func(rows *sql.Rows) (w dueWork, err error) {
-		var rental sql.NullString
-		err = rows.Scan(&w.activation, &rental, &w.action, &w.lastCode, &w.attempts, &w.nextAt)
-		w.rental = rental.String
-		return w, err
-	}, `SELECT activation_id, rental_id, action, last_code, attempts, next_at FROM numbers_upstream
-		WHERE action IN ('poll', 'cancel', 'finish') AND next_at <= ? ORDER BY next_at LIMIT ?`, s.now().UnixMilli(), pollBatch)
-	if err != nil {
-		return err
-	}
-	for _, w := range list {
-		if err := s.work(ctx, w); err != nil {
-			s.log.WarnContext(ctx, "numbers: upstream work failed", "activation", w.activation, "action", w.action, "err", err)
-		}
-	}
-	return nil
-}
-
-// work leases w and does it.
-func (s *Service) work(ctx context.Context, w dueWork) error {
-	lease := s.now().Add(leaseFor).UnixMilli()
-	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
-		return db.ExecOne(ctx, tx, `UPDATE numbers_upstream SET next_at = ? WHERE activation_id = ? AND action = ? AND next_at = ?`,
-			lease, w.activation, w.action, w.nextAt)
-	})
-	if err == db.ErrNotFound {
-		return nil // another poller has it
-	}
-	if err != nil {
-		return err
-	}
-	w.nextAt = lease
-	if w.action == owePoll {
-		return s.poll(ctx, w)
-	}
-	status := smsactivate.StatusCanceled
-	if w.action == oweFinish {
-		status = smsactivate.StatusFinish
-	}
-	err = s.up.c.SetStatus(ctx, w.activation, status)
-	switch smsactivate.Word(err) {
-	case "":
-		if err == nil {
-			return s.settle(ctx, w, oweDone, 0, s.now())
-		}
-	case smsactivate.NoActivation, smsactivate.BadStatus: // it has ended there already
-		return s.settle(ctx, w, oweDone, 0, s.now())
-	case smsactivate.EarlyCancelDenied:
-		return s.settle(ctx, w, w.action, w.attempts, s.now().Add(earlyRetry))
-	}
-	if w.attempts+1 >= giveUpAfter {
-		s.log.ErrorContext(ctx, "numbers: gave up telling the upstream", "activation", w.activation, "action", w.action, "err", err)
-		return s.settle(ctx, w, oweDone, 0, s.now())
-	}
-	return errors.Join(err, s.settle(ctx, w, w.action, w.attempts+1, s.now().Add(backoff(w.attempts+1))))
-}
-
-// backoff is the wait before the call after n fruitless ones: 5 s six
-// times, then doubling up to a minute.
-func backoff(n int) time.Duration {
-	d := pollFirst
-	if n > 6 {
-		d <<= min(n-6, 4)
-	}
-	return min(d, pollMax)
-}
-
-// settle records the outcome of a call on w's row, if still leased.
-func (s *Service) settle(ctx context.Context, w dueWork, action string, attempts int, next time.Time) error {
-	return s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
-		return s.settleTx(ctx, tx, w, action, attempts, next)
-	})
-}
-
-func (s *Service) settleTx(ctx context.Context, tx *db.Tx, w dueWork, action string, attempts int, next time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE numbers_upstream SET action = ?, attempts = ?, next_at = ? WHERE activation_id = ? AND next_at = ?`,
-		action, attempts, next.UnixMilli(), w.activation, w.nextAt)
-	return err
-}
-
-// poll asks how w's activation stands and stores a new code.
-func (s *Service) poll(ctx context.Context, w dueWork) error {
-	st, err := s.up.c.GetStatus(ctx, w.activation)
-	switch {
-	case smsactivate.Word(err) == smsactivate.NoActivation || (err == nil && st.State == smsactivate.Cancelled):
-		return s.upstreamEnded(ctx, w)
-	case err == nil && (st.State == smsactivate.OK || st.State == smsactivate.WaitRetry) && st.Code != w.lastCode:
-		return s.upstreamCode(ctx, w, st.Code)
-	}
-	return errors.Join(err, s.settle(ctx, w, owePoll, w.attempts+1, s.now().Add(backoff(w.attempts+1))))
-}
-
-// upstreamCode stores a code the upstream received for w's rental, as an
-// SMS of the rental, and asks for the next one (setStatus 3: free, and the
-// number keeps receiving, as a gateway's SIM does).
-func (s *Service) upstreamCode(ctx context.Context, w dueWork, code string) error {
-	live := false
-	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE numbers_upstream SET last_code = ? WHERE activation_id = ?`, code, w.activation); err != nil {
-			return err
-		}
-		if err := s.settleTx(ctx, tx, w, owePoll, 0, s.now().Add(pollFirst)); err != nil {
-			return err
-		}
-		r, err := scanRental(tx.QueryRow(ctx, `SELECT `+rentalCols+` FROM numbers_rentals WHERE id = ?`, w.rental))
-		if err != nil {
-			return err
-		}
-		live = r.Status == StatusWaiting || r.Status == StatusReceived
-		extracted := ExtractCode(code)
-		if extracted == "" {
-			extracted = code
-		}
-		return s.storeSMS(ctx, tx, r, "", code, extracted, s.now())
-	})
-	if err != nil || !live {
-		return err
-	}
-	if err := s.up.c.SetStatus(ctx, w.activation, smsactivate.StatusRetry); err != nil {
-		s.log.WarnContext(ctx, "numbers: upstream setStatus 3 failed", "activation", w.activation, "err", err)
-	}
-	return nil
-}
-
-// upstreamEnded ends the rental of an activation the upstream ended (its
-// own timeout, say): refunded when no SMS came, as an expiry is.
-func (s *Service) upstreamEnded(ctx context.Context, w dueWork) error {
-	return s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
-		if err := s.settleTx(ctx, tx, w, oweDone, 0, s.now()); err != nil {
-			return err
-		}
-		r, err := scanRental(tx.QueryRow(ctx, `SELECT `+rentalCols+` FROM numbers_rentals WHERE id = ?`, w.rental))
-		if err != nil {
-			return err
-		}
-		status, refund := StatusCancelled, true
-		switch r.Status {
-		case StatusReceived:
-			status, refund = StatusFinished, false
-		case StatusWaiting:
-		default:
-			return nil
-		}
-		if err := s.close(ctx, tx, r, status, refund); err != nil && err != errRentalEnded {
-			return err
-		}
-		return nil
-	})
-}
-
-// runUpstream refreshes the upstream's prices every pricesEvery and does
-// the due upstream work every upstreamEvery, until ctx ends.
-func (s *Service) runUpstream(ctx context.Context) {
-	work := time.NewTicker(upstreamEvery)
-	defer work.Stop()
-	var refreshed time.Time
-	for {
-		if time.Since(refreshed) >= pricesEvery {
-			refreshed = time.Now()
-			if err := s.RefreshUpstreamPrices(ctx); err != nil && ctx.Err() == nil {
-				s.log.ErrorContext(ctx, "numbers: upstream prices not refreshed", "err", err)
-			}
-		}
-		if err := s.PollUpstream(ctx); err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "numbers: upstream poll failed", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-work.C:
-		}
-	}
 }
 
 // errNoUpstream: no upstream provider is configured.
