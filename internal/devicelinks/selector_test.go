@@ -296,3 +296,55 @@ func TestDeviceSessionBadInputs(t *testing.T) {
 		}
 	})
 }
+
+// TestSupplierChoiceRefusals: a choice without its CSRF token, of an
+// unknown supplier or one without a login page, or from an expired session
+// is an error page, and stores no state.
+func TestSupplierChoiceRefusals(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, dbURL string) {
+		clock := clocktest.New(time.Now())
+		h := newHub(t, dbURL, app.Options{Now: clock.Now}, false)
+		noLogin, _, err := h.st.Server.DeviceLinks.CreateSupplier(t.Context(), "No login", []string{"https://other.example/cb"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := browser(t)
+		selectURL := h.session(t, "dev-1")
+		_, page := get(t, c, selectURL)
+		if strings.Contains(page, noLogin.ID) {
+			t.Fatalf("a supplier without a login page is listed: %.500s", page)
+		}
+		csrf := csrfField.FindStringSubmatch(page)[1]
+		session := strings.TrimPrefix(selectURL, h.st.URL+"/suppliers/select?device_session=")
+		choose := func(form url.Values) int {
+			t.Helper()
+			resp, err := c.PostForm(h.st.URL+"/suppliers/select", form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		for _, c := range []struct {
+			name   string
+			form   url.Values
+			status int
+		}{
+			{"no CSRF token", url.Values{"device_session": {session}, "supplier": {h.supplierID}}, http.StatusForbidden},
+			{"unknown supplier", url.Values{"csrf": {csrf}, "device_session": {session}, "supplier": {"sup_nope"}}, http.StatusNotFound},
+			{"no login page", url.Values{"csrf": {csrf}, "device_session": {session}, "supplier": {noLogin.ID}}, http.StatusNotFound},
+			{"unknown session", url.Values{"csrf": {csrf}, "device_session": {"nope"}, "supplier": {h.supplierID}}, http.StatusNotFound},
+		} {
+			if got := choose(c.form); got != c.status {
+				t.Errorf("%s: %d, want %d", c.name, got, c.status)
+			}
+		}
+		clock.Advance(15 * time.Minute)
+		if got := choose(url.Values{"csrf": {csrf}, "device_session": {session}, "supplier": {h.supplierID}}); got != http.StatusGone {
+			t.Errorf("expired session: %d, want 410", got)
+		}
+		if n, err := h.st.Server.DeviceLinks.Rows(t.Context(), "devicelinks_select_states"); err != nil || n != 0 {
+			t.Fatalf("states stored: %d, %v", n, err)
+		}
+	})
+}
