@@ -3,6 +3,7 @@ package numbers
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -89,23 +90,7 @@ func (s *Service) rentPool(ctx context.Context, userID string, q RentRequest, an
 		if s.cooldown > 0 {
 			cooldownFrom = now.Add(-s.cooldown).UnixMilli()
 		}
-		lock := ""
-		if tx.Dialect() == db.Postgres {
-			lock = " FOR UPDATE OF n SKIP LOCKED"
-		}
-		var costMicros int64
-		err = tx.QueryRow(ctx, `SELECT n.id, n.number, n.operator, p.cost_micros FROM numbers_pool n
-			JOIN numbers_prices p ON p.service = ? AND p.country = n.country AND p.operator = n.operator
-			WHERE n.country = ? AND (? = '' OR n.operator = ?) AND n.rental_id IS NULL AND n.source = 'pool' AND n.services LIKE ?
-				AND NOT EXISTS (SELECT 1 FROM numbers_blocked b WHERE b.number_id = n.id AND b.service = ?)
-				AND NOT EXISTS (SELECT 1 FROM numbers_rentals o WHERE o.number_id = n.id AND o.service = ?
-					AND o.user_id <> ? AND o.created_at > ?)
-			ORDER BY p.cost_micros, n.id LIMIT 1`+lock,
-			q.Service, q.Country, q.Operator, q.Operator, "%,"+q.Service+",%", q.Service, q.Service, userID, cooldownFrom).
-			Scan(&r.NumberID, &r.Number, &r.Operator, &costMicros)
-		if err == db.ErrNotFound {
-			return errNoNumbers
-		}
+		costMicros, err := s.freeNumber(ctx, tx, userID, q, cooldownFrom, &r)
 		if err != nil {
 			return err
 		}
@@ -125,6 +110,49 @@ func (s *Service) rentPool(ctx context.Context, userID string, q RentRequest, an
 		return answer.run(ctx, tx, r, remaining)
 	})
 	return r, remaining, err
+}
+
+// freeNumber finds a free number for q in tx and fills r with it,
+// returning its price: the cheapest operator first (the catalog is small),
+// then the first free number of that operator the index finds that serves
+// the service, is not blocked for it and not in its cooldown — no sort of
+// the pool, whose free numbers may be many. On PostgreSQL the row is locked,
+// skipping those other rents hold.
+func (s *Service) freeNumber(ctx context.Context, tx *db.Tx, userID string, q RentRequest, cooldownFrom int64, r *Rental) (int64, error) {
+	type offer struct {
+		operator string
+		cost     int64
+	}
+	offers, err := db.QueryAll(ctx, tx, func(rows *sql.Rows) (offer, error) {
+		var o offer
+		err := rows.Scan(&o.operator, &o.cost)
+		return o, err
+	}, `SELECT operator, cost_micros FROM numbers_prices WHERE service = ? AND country = ? AND (? = '' OR operator = ?)
+		ORDER BY cost_micros, operator`, q.Service, q.Country, q.Operator, q.Operator)
+	if err != nil {
+		return 0, err
+	}
+	lock := ""
+	if tx.Dialect() == db.Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	for _, o := range offers {
+		err := tx.QueryRow(ctx, `SELECT n.id, n.number, n.operator FROM numbers_pool n
+			WHERE n.country = ? AND n.operator = ? AND n.rental_id IS NULL AND n.source = 'pool' AND n.services LIKE ?
+				AND NOT EXISTS (SELECT 1 FROM numbers_blocked b WHERE b.number_id = n.id AND b.service = ?)
+				AND NOT EXISTS (SELECT 1 FROM numbers_rentals o WHERE o.number_id = n.id AND o.service = ?
+					AND o.user_id <> ? AND o.created_at > ?)
+			LIMIT 1`+lock,
+			q.Country, o.operator, "%,"+q.Service+",%", q.Service, q.Service, userID, cooldownFrom).
+			Scan(&r.NumberID, &r.Number, &r.Operator)
+		switch {
+		case err == nil:
+			return o.cost, nil
+		case !errors.Is(err, db.ErrNotFound):
+			return 0, err
+		}
+	}
+	return 0, errNoNumbers
 }
 
 func (s *Service) insertRental(ctx context.Context, tx *db.Tx, r Rental) error {
