@@ -16,7 +16,7 @@ import (
 
 // Paths of the bare baseline.
 const (
-	bareJSONPath    = "/json"    // POST: decode a small JSON body, answer {"success":true}
+	bareJSONPath    = "/json"    // POST: decode a small JSON body, answer {"success":true}; GET: answer it
 	barePublishPath = "/publish" // POST {"user_id","message"}: publish to the user's streams
 	bareStreamPath  = "/stream"  // GET ?user=ID: the user's event stream
 )
@@ -94,6 +94,7 @@ func newBareHandler() http.Handler {
 			writeSuccess(w)
 		}
 	})
+	mux.HandleFunc("GET "+bareJSONPath, func(w http.ResponseWriter, r *http.Request) { writeSuccess(w) })
 	mux.HandleFunc("POST "+barePublishPath, func(w http.ResponseWriter, r *http.Request) {
 		b, ok := decodeBare(w, r)
 		if !ok {

@@ -25,6 +25,8 @@ var scenarioFuncs = map[string]func(context.Context, *env) (result, error){
 	scNotifySend: notifySend,
 	scNotifySSE:  notifySSE,
 	scSSEIdle:    sseIdle,
+	scPrices:     prices,
+	scRent:       rent,
 }
 
 // benchRun is one benchmark of Linkbox on one store.
@@ -116,7 +118,7 @@ func benchmarkOnce(ctx context.Context, opt options, sync string, getenv func(st
 	if err != nil {
 		return run, err
 	}
-	e := &env{opt: opt, lb: lbs.all, a: lbs.a, b: lbs.b, bare: bare, fx: fx}
+	e := &env{opt: opt, lb: lbs.all, a: lbs.a, b: lbs.b, bare: bare, fx: fx, cfg: lbs.cfg, log: log}
 	for _, name := range opt.scenarios {
 		fmt.Fprintf(stderr, "linkbox-bench: %s\n", name)
 		wal.take() // the peak of this scenario alone

@@ -18,9 +18,11 @@ const (
 	scNotifySend = "notify-send"
 	scNotifySSE  = "notify-sse"
 	scSSEIdle    = "sse-idle"
+	scPrices     = "prices"
+	scRent       = "rent"
 )
 
-var allScenarios = []string{scLinkStatus, scOTPSend, scOTPVerify, scNotifySend, scNotifySSE, scSSEIdle}
+var allScenarios = []string{scLinkStatus, scOTPSend, scOTPVerify, scNotifySend, scNotifySSE, scSSEIdle, scPrices, scRent}
 
 // Stores the tool can start Linkbox on.
 const (

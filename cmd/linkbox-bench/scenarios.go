@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/linkbox/linkbox/internal/config"
 )
 
 // rounds is how many turns each server takes in a scenario, alternating,
@@ -23,6 +26,11 @@ type env struct {
 	fx       *fixture
 	sendRate float64 // Linkbox's measured OTP sends/s, once known: sizes the verify pool
 	nonce    atomic.Uint64
+	// cfg and log open Linkbox's store in this process, for a scenario's
+	// own setup and checks; numbersReady says the Numbers setup ran.
+	cfg          config.Config
+	log          *slog.Logger
+	numbersReady bool
 }
 
 // result is one scenario's figures for both servers.

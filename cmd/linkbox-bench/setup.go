@@ -29,6 +29,7 @@ var cheapHash = accounts.HashParams{Memory: 64, Iterations: 1, Parallelism: 1, S
 
 // benchUser is an account linked to the bench app.
 type benchUser struct {
+	phone string
 	ext   string // the app's user_id
 	id    string // the Linkbox account
 	token string // a Bearer access token of the account
@@ -82,7 +83,7 @@ func newBenchUser(ctx context.Context, srv *app.Server, lb *target, fx *fixture,
 	if err != nil {
 		return benchUser{}, fmt.Errorf("create account %d: %w", i, err)
 	}
-	u := benchUser{ext: fmt.Sprintf("bench-%d", seq), id: acc.ID}
+	u := benchUser{phone: acc.Phone, ext: fmt.Sprintf("bench-%d", seq), id: acc.ID}
 	pair, err := srv.Accounts.IssueSession(ctx, u.id)
 	if err != nil {
 		return u, fmt.Errorf("session of account %d: %w", i, err)
