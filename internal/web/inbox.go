@@ -19,7 +19,9 @@ type inboxView struct {
 	Unread      int    // the account's unread messages, all pages together
 }
 
-// inboxItem is a message as the page shows it.
+// inboxItem is a message as the page shows it. In a template its text is
+// .Message.Message: the embedded field's own name wins over the field it
+// would promote.
 type inboxItem struct {
 	inbox.Message
 	// CodeState is that of a one-time code: "live" while it shows,

@@ -64,7 +64,10 @@ func TestInboxWithoutJavaScript(t *testing.T) {
 		if n := count(t, b, "#messages > li"); n != 8 {
 			t.Errorf("%d messages on the second page, want 8", n)
 		}
-		wantText(t, b, "#messages li:nth-child(8)", "note 0", "2025-03-14 09:26 UTC")
+		wantText(t, b, "#messages li:nth-child(8)", "2025-03-14 09:26 UTC")
+		if got := textOf(t, b, "#messages li:nth-child(8) p.text"); got != "note 0" {
+			t.Errorf("message text %q, want %q", got, "note 0")
+		}
 		if n := count(t, b, "#older"); n != 0 {
 			t.Error("the last page offers older messages")
 		}

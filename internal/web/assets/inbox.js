@@ -196,9 +196,11 @@
     var li = el("li", "message unread");
     li.setAttribute("data-id", m.id);
     var meta = el("div", "meta");
-    meta.appendChild(el("span", "sender", (m.app || m.source || {}).name || ""));
-    meta.appendChild(document.createTextNode(" "));
-    meta.appendChild(el("span", "badge", text("data-unread-label")));
+    var from = el("span");
+    from.appendChild(el("span", "sender", (m.app || m.source || {}).name || ""));
+    from.appendChild(document.createTextNode(" "));
+    from.appendChild(el("span", "badge", text("data-unread-label")));
+    meta.appendChild(from);
     meta.appendChild(document.createTextNode(" "));
     var time = el("time", "", m.created_at || "");
     time.setAttribute("datetime", m.created_at || "");
