@@ -120,8 +120,8 @@ func (s *Service) manufacturer(ctx context.Context, idOrBrand string) (Manufactu
 	return Manufacturer{}, errs.E(errs.NotFound, "manufacturer_not_found", "No manufacturer has this id")
 }
 
-// RemoveManufacturer deletes the manufacturer (by id or brand), its keys
-// and the mappings to its devices.
+// RemoveManufacturer deletes the manufacturer (by id or brand), its keys,
+// its device sessions and the mappings to its devices.
 func (s *Service) RemoveManufacturer(ctx context.Context, idOrBrand string) error {
 	m, err := s.manufacturer(ctx, idOrBrand)
 	if err != nil {
@@ -130,6 +130,8 @@ func (s *Service) RemoveManufacturer(ctx context.Context, idOrBrand string) erro
 	err = s.manufacturers.Delete(ctx, m.ID, func(ctx context.Context, tx *db.Tx, c clients.Client) error {
 		for _, q := range []string{
 			`DELETE FROM devicelinks_states WHERE manufacturer_id = ?`,
+			`DELETE FROM devicelinks_select_states WHERE session_hash IN (SELECT token_hash FROM devicelinks_device_sessions WHERE manufacturer_id = ?)`,
+			`DELETE FROM devicelinks_device_sessions WHERE manufacturer_id = ?`,
 			`DELETE FROM devicelinks_mappings WHERE manufacturer_id = ?`,
 			`DELETE FROM devicelinks_manufacturers WHERE client_id = ?`,
 		} {

@@ -3,19 +3,12 @@ package devicelinks
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
 	"database/sql"
 	"embed"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +18,6 @@ import (
 	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/ids"
 	"github.com/linkbox/linkbox/internal/web"
-	"github.com/linkbox/linkbox/internal/webhooks"
 )
 
 //go:embed pages
@@ -275,13 +267,6 @@ func (s *Service) sessionByHash(ctx context.Context, hash string) (session, erro
 
 func secretsEqual(a, b string) bool { return hmac.Equal([]byte(a), []byte(b)) }
 
-// Device is a device at a manufacturer.
-type Device struct {
-	ID   string `json:"id"`
-	Name string `json:"name,omitempty"`
-	Type string `json:"type,omitempty"`
-}
-
 // callback takes the manufacturer's answer. A state that is not ours
 // (unknown, used, another browser's) is a 400 page: we cannot know where
 // to send the browser. Every other failure goes back to the supplier with
@@ -333,264 +318,4 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) error {
 		return fail("internal_error", err)
 	}
 	return s.back(w, r, st, nox, "")
-}
-
-type devicesView struct {
-	web.Base
-	State   string
-	Devices []Device
-}
-
-// picker keeps the token and the devices in the spent state and asks the
-// user which device to link.
-func (s *Service) picker(w http.ResponseWriter, r *http.Request, st oauthState, state string, devices []Device, tok *oauth2.Token) error {
-	rawTok, err := json.Marshal(tok)
-	if err != nil {
-		return err
-	}
-	rawDev, err := json.Marshal(devices)
-	if err != nil {
-		return err
-	}
-	err = s.db.InTx(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE devicelinks_states SET token = ?, devices = ? WHERE state_hash = ?`,
-			s.keys.Seal(sealToken, rawTok), string(rawDev), s.keys.Hash("devicelinks-state", state))
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Security-Policy", web.FormActionCSP(st.se.redirectURI))
-	v := &devicesView{State: state, Devices: devices}
-	v.Lang = s.kit.Language(r, st.se.language)
-	v.CSRF = s.kit.AnonCSRF(w, r)
-	v.Here = "/"
-	return s.kit.Render(w, r, http.StatusOK, "devicelinks_devices", v)
-}
-
-// chooseDevice takes the picker's answer, once, from the browser that
-// started the flow, and maps the device chosen.
-func (s *Service) chooseDevice(w http.ResponseWriter, r *http.Request) error {
-	if err := s.kit.CheckAnonForm(w, r); err != nil {
-		return err
-	}
-	hash := s.keys.Hash("devicelinks-state", r.PostForm.Get("state"))
-	var st oauthState
-	var mid, browser string
-	var sealed, devices sql.NullString
-	err := s.db.InTx(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT session_hash, manufacturer_id, browser_hash, token, devices FROM devicelinks_states
-			WHERE state_hash = ?`, hash).Scan(&st.se.hash, &mid, &browser, &sealed, &devices)
-		if errors.Is(err, db.ErrNotFound) || (err == nil && (!sealed.Valid || !secretsEqual(browser, s.browser(w, r)))) {
-			return errStateUnknown
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE devicelinks_states SET token = NULL, devices = NULL WHERE state_hash = ?`, hash)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if st.se, err = s.sessionByHash(r.Context(), st.se.hash); err != nil {
-		return err
-	}
-	if st.m, err = s.manufacturer(r.Context(), mid); err != nil {
-		return err
-	}
-	if !s.now().Before(st.se.expires) {
-		return s.back(w, r, st, "", "session_expired")
-	}
-	var list []Device
-	var tok oauth2.Token
-	raw, err := s.keys.Open(sealToken, sealed.String)
-	if err == nil {
-		err = json.Unmarshal(raw, &tok)
-	}
-	if err == nil {
-		err = json.Unmarshal([]byte(devices.String), &list)
-	}
-	if err != nil {
-		return err
-	}
-	i := slices.IndexFunc(list, func(d Device) bool { return d.ID == r.PostForm.Get("device") })
-	if i < 0 {
-		return s.back(w, r, st, "", "no_devices")
-	}
-	nox, err := s.storeMapping(r.Context(), st.target(), list[i:i+1], &tok)
-	if err != nil {
-		return err
-	}
-	return s.back(w, r, st, nox, "")
-}
-
-// devices asks the manufacturer for the user's devices; without a devices
-// URL the token's subject (its "sub", else the user) is the device.
-func (s *Service) devices(ctx context.Context, tok *oauth2.Token, m Manufacturer) ([]Device, error) {
-	if m.DevicesURL == "" {
-		if sub, _ := tok.Extra("sub").(string); sub != "" {
-			return []Device{{ID: sub}}, nil
-		}
-		return nil, errors.New("devicelinks: no devices URL and no sub in the token")
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.DevicesURL, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := oauth2.NewClient(ctx, oauth2.StaticTokenSource(tok)).Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("devicelinks: devices of %s: %s", m.Brand, resp.Status)
-	}
-	var list []Device
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&list); err != nil {
-		return nil, fmt.Errorf("devicelinks: devices of %s: %w", m.Brand, err)
-	}
-	var out []Device
-	for _, d := range list {
-		if d.ID != "" {
-			out = append(out, d)
-		}
-	}
-	return out, nil
-}
-
-// target is whose mapping a link writes: a supplier's user, at a
-// manufacturer.
-type target struct {
-	supplierID, supplierUserID string
-	m                          Manufacturer
-}
-
-func (st oauthState) target() target {
-	return target{supplierID: st.se.supplierID, supplierUserID: st.se.supplierUserID, m: st.m}
-}
-
-// storeMapping writes the mapping of the supplier user and its event: a
-// relink of the same supplier_user_id overwrites the manufacturer, devices
-// and tokens and keeps nox_user_id; another supplier_user_id is another
-// nox user, whatever its devices. tok is nil when the manufacturer vouched
-// for the device itself (section 2): the mapping then has no token.
-func (s *Service) storeMapping(ctx context.Context, t target, devices []Device, tok *oauth2.Token) (string, error) {
-	var nox string
-	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
-		var err error
-		nox, err = s.writeMapping(ctx, tx, t, devices, tok)
-		return err
-	})
-	return nox, err
-}
-
-// writeMapping is storeMapping in tx.
-func (s *Service) writeMapping(ctx context.Context, tx *db.Tx, t target, devices []Device, tok *oauth2.Token) (string, error) {
-	raw, err := json.Marshal(devices)
-	if err != nil {
-		return "", err
-	}
-	now := s.now()
-	var access, refresh string
-	var expiry int64
-	if tok != nil {
-		access, expiry = s.keys.Seal(sealToken, []byte(tok.AccessToken)), tok.Expiry.UnixMilli()
-		if tok.RefreshToken != "" {
-			refresh = s.keys.Seal(sealToken, []byte(tok.RefreshToken))
-		}
-	}
-	var nox string
-	typ := EventOverwritten
-	err = tx.QueryRow(ctx, `SELECT nox_user_id FROM devicelinks_mappings WHERE supplier_id = ? AND supplier_user_id = ?`,
-		t.supplierID, t.supplierUserID).Scan(&nox)
-	switch {
-	case errors.Is(err, db.ErrNotFound):
-		nox, typ = ids.New("nox_"), EventConnected
-		_, err = tx.Exec(ctx, `INSERT INTO devicelinks_mappings (supplier_id, supplier_user_id, nox_user_id, manufacturer_id,
-			devices, access_token, refresh_token, token_expiry, connected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.supplierID, t.supplierUserID, nox, t.m.ID, string(raw), access, refresh, expiry, now.UnixMilli())
-	case err == nil:
-		_, err = tx.Exec(ctx, `UPDATE devicelinks_mappings SET manufacturer_id = ?, devices = ?, access_token = ?, refresh_token = ?,
-			token_expiry = ?, connected_at = ? WHERE supplier_id = ? AND supplier_user_id = ?`,
-			t.m.ID, string(raw), access, refresh, expiry, now.UnixMilli(), t.supplierID, t.supplierUserID)
-	}
-	if err != nil {
-		return "", err
-	}
-	return nox, s.emit(ctx, tx, t.supplierID, typ, linkResult{NoxUserID: nox, SupplierUserID: t.supplierUserID, Manufacturer: t.m.Brand,
-		ConnectionStatus: "connected", ConnectedAt: now.Unix(), Devices: devices})
-}
-
-// linkFailed records the failure of a link session, an event (and a
-// webhook) of the supplier.
-func (s *Service) linkFailed(ctx context.Context, t target, reason string) error {
-	return s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error { return s.writeFailure(ctx, tx, t, reason) })
-}
-
-// writeFailure is linkFailed in tx.
-func (s *Service) writeFailure(ctx context.Context, tx *db.Tx, t target, reason string) error {
-	return s.emit(ctx, tx, t.supplierID, EventFailed, linkResult{SupplierUserID: t.supplierUserID, Manufacturer: t.m.Brand,
-		ConnectionStatus: "failed", Error: reason})
-}
-
-// back sends the browser to the supplier's redirect_uri with the seed's
-// result as query parameters, signed (see Sign).
-func (s *Service) back(w http.ResponseWriter, r *http.Request, st oauthState, nox, failure string) error {
-	v := url.Values{}
-	v.Set("supplier_user_id", st.se.supplierUserID)
-	v.Set("manufacturer", st.m.Brand)
-	v.Set("connected_at", strconv.FormatInt(s.now().Unix(), 10))
-	if failure == "" {
-		v.Set("nox_user_id", nox)
-		v.Set("connection_status", "connected")
-	} else {
-		v.Set("connection_status", "failed")
-		v.Set("error", failure)
-		if err := s.linkFailed(r.Context(), st.target(), failure); err != nil {
-			return err
-		}
-	}
-	sup, err := s.supplier(r.Context(), st.se.supplierID)
-	if err != nil {
-		return err
-	}
-	secret, err := s.webhookSecretOf(sup)
-	if err != nil {
-		return err
-	}
-	if secret != "" {
-		sig, err := Sign(secret, v)
-		if err != nil {
-			return err
-		}
-		v.Set("signature", sig)
-	}
-	web.SeeOther(w, withQuery(st.se.redirectURI, v))
-	return nil
-}
-
-// Sign is the signature of the redirect's result parameters v (all but
-// signature): the lower-case hex of HMAC-SHA256, keyed with the bytes of
-// the supplier's webhook secret (the base64 after "whsec_"), of
-// v.Encode() — the parameters sorted by name, each name=value
-// URL-encoded, joined by "&".
-func Sign(secret string, v url.Values) (string, error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, webhooks.SecretPrefix))
-	if err != nil {
-		return "", fmt.Errorf("devicelinks: webhook secret: %w", err)
-	}
-	v = cloneValues(v)
-	v.Del("signature")
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(v.Encode()))
-	return hex.EncodeToString(mac.Sum(nil)), nil
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := url.Values{}
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
 }

@@ -205,15 +205,3 @@ func (s *Service) claimSelected(ctx context.Context, tx *db.Tx, hash, browser st
 	err = db.ExecOne(ctx, tx, `UPDATE devicelinks_select_states SET used_at = ? WHERE state_hash = ? AND used_at IS NULL`, now.UnixMilli(), hash)
 	return sel, err
 }
-
-// withQuery is target with v added to its query.
-func withQuery(target string, v url.Values) string {
-	if len(v) == 0 {
-		return target
-	}
-	sep := "?"
-	if u, err := url.Parse(target); err == nil && u.RawQuery != "" {
-		sep = "&"
-	}
-	return target + sep + v.Encode()
-}

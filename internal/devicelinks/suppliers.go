@@ -118,11 +118,13 @@ func (s *Service) RotateSupplierKey(ctx context.Context, id string) (string, err
 	return key, nil
 }
 
-// DeleteSupplier deletes the supplier, its keys, sessions and mappings.
+// DeleteSupplier deletes the supplier, its keys, sessions, states,
+// mappings, settings and events.
 func (s *Service) DeleteSupplier(ctx context.Context, id string) error {
 	err := s.suppliers.Delete(ctx, id, func(ctx context.Context, tx *db.Tx, c clients.Client) error {
 		for _, q := range []string{
 			`DELETE FROM devicelinks_sessions WHERE supplier_id = ?`,
+			`DELETE FROM devicelinks_select_states WHERE supplier_id = ?`,
 			`DELETE FROM devicelinks_mappings WHERE supplier_id = ?`,
 			`DELETE FROM devicelinks_settings WHERE supplier_id = ?`,
 			`DELETE FROM devicelinks_events WHERE supplier_id = ?`,

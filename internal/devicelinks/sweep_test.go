@@ -71,3 +71,34 @@ func equal(a, b map[string]int) bool {
 	}
 	return len(a) == len(b)
 }
+
+// TestRemovalsTakeTheirRows: deleting a supplier takes its select states;
+// removing a manufacturer, its device sessions.
+func TestRemovalsTakeTheirRows(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, dbURL string) {
+		h := newHub(t, dbURL, app.Options{}, false)
+		dl := h.st.Server.DeviceLinks
+		c := browser(t)
+		h.chooseSupplier(t, c, h.session(t, "dev-1"))
+		count := func(table string) int {
+			t.Helper()
+			n, err := dl.Rows(t.Context(), table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if err := dl.DeleteSupplier(t.Context(), h.supplierID); err != nil {
+			t.Fatal(err)
+		}
+		if n := count("devicelinks_select_states"); n != 0 {
+			t.Fatalf("select states after the supplier: %d", n)
+		}
+		if err := dl.RemoveManufacturer(t.Context(), "fake"); err != nil {
+			t.Fatal(err)
+		}
+		if n := count("devicelinks_device_sessions"); n != 0 {
+			t.Fatalf("device sessions after the manufacturer: %d", n)
+		}
+	})
+}
