@@ -17,12 +17,42 @@ import (
 //go:embed pages
 var pageFiles embed.FS
 
-// The page's script, served by the surface (the kit's assets are web's).
-var (
-	pageScript, _ = pageFiles.ReadFile("pages/numbers.js")
-	scriptSum     = sha256.Sum256(pageScript)
-	scriptVersion = hex.EncodeToString(scriptSum[:6])
-)
+// The page's script and style, served by the surface (the kit's assets
+// are web's), named with a hash of their content.
+var pageAssets = map[string]pageAsset{}
+
+type pageAsset struct {
+	body        []byte
+	contentType string
+}
+
+func init() {
+	for name, ct := range map[string]string{"numbers.js": "text/javascript; charset=utf-8", "numbers.css": "text/css; charset=utf-8"} {
+		b, err := pageFiles.ReadFile("pages/" + name)
+		if err != nil {
+			panic(err)
+		}
+		pageAssets[name] = pageAsset{body: b, contentType: ct}
+	}
+}
+
+// assetURL is the URL of a page asset, its query changing with its content.
+func assetURL(name string) string {
+	sum := sha256.Sum256(pageAssets[name].body)
+	return "/numbers/assets/" + name + "?v=" + hex.EncodeToString(sum[:6])
+}
+
+var errNoAsset = errs.E(errs.NotFound, "not_found", "No such file")
+
+func serveAsset(w http.ResponseWriter, r *http.Request) error {
+	a, ok := pageAssets[r.PathValue("name")]
+	if !ok {
+		return errNoAsset
+	}
+	w.Header().Set("Content-Type", a.contentType)
+	_, err := w.Write(a.body)
+	return err
+}
 
 // Pages registers the hosted page /numbers on the kit: the balance, the
 // prices, a rent form, the live rentals with their SMS, the transactions;
@@ -41,14 +71,8 @@ func (s *Service) Pages(k *web.Kit) error {
 	k.HandlePage("POST /numbers/rent", s.pageRent)
 	k.HandlePage("POST /numbers/rentals/{id}/cancel", s.pageEnd(s.Cancel, "cancelled"))
 	k.HandlePage("POST /numbers/rentals/{id}/finish", s.pageEnd(s.Finish, "finished"))
-	k.HandlePage("GET /numbers/numbers.js", serveScript)
+	k.HandlePage("GET /numbers/assets/{name}", serveAsset)
 	return nil
-}
-
-func serveScript(w http.ResponseWriter, _ *http.Request) error {
-	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-	_, err := w.Write(pageScript)
-	return err
 }
 
 // pageView is the /numbers page.
@@ -68,9 +92,9 @@ type pageView struct {
 	Done      string // rented, cancelled or finished: what the last form did
 	// LastEventID is the newest inbox message when the page was made: the
 	// script follows the inbox stream from there.
-	LastEventID string
-	Script      string
-	Now         time.Time
+	LastEventID   string
+	Script, Style string
+	Now           time.Time
 }
 
 // pagePrice is a price as the page shows it.
@@ -96,7 +120,7 @@ func (s *Service) numbersPage(w http.ResponseWriter, r *http.Request) error {
 func (s *Service) showPage(w http.ResponseWriter, r *http.Request, se web.Session, v *pageView, status int) error {
 	ctx := r.Context()
 	v.Base = web.Base{UserID: se.UserID, CSRF: s.kit.SessionCSRF(se), Here: "/numbers"}
-	v.Script, v.Now = "/numbers/numbers.js?v="+scriptVersion, s.now()
+	v.Script, v.Style, v.Now = assetURL("numbers.js"), assetURL("numbers.css"), s.now()
 	last, err := s.inbox.List(ctx, se.UserID, 1, "")
 	if err != nil {
 		return err

@@ -185,13 +185,15 @@ func TestPageSignedOut(t *testing.T) {
 		if n, _ := f.st.Server.Numbers.Rentals(context.Background(), userID(t, f), ""); len(n) != 0 {
 			t.Fatalf("rentals made signed out: %v", n)
 		}
-		resp, err := http.Get(f.st.URL + "/numbers/numbers.js")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || !strings.HasPrefix(ct, "text/javascript") {
-			t.Errorf("numbers.js: %d %q", resp.StatusCode, ct)
+		for name, want := range map[string]string{"numbers.js": "text/javascript", "numbers.css": "text/css", "nope.js": ""} {
+			resp, err := http.Get(f.st.URL + "/numbers/assets/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if ct := resp.Header.Get("Content-Type"); (want == "" && resp.StatusCode != 404) || (want != "" && (resp.StatusCode != 200 || !strings.HasPrefix(ct, want))) {
+				t.Errorf("%s: %d %q", name, resp.StatusCode, ct)
+			}
 		}
 	})
 }
