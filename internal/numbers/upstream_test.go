@@ -199,7 +199,22 @@ func TestUpstreamExpiryAndReport(t *testing.T) {
 		if a, _ := f.fake.Activation(act); a.Status != 8 {
 			t.Fatalf("report: upstream status %d, want 8", a.Status)
 		}
-		f.checkLedger(t)
+		// Sold again for the service it was reported for: refused, given back.
+		reported, _ := f.fake.Activation(act)
+		f.fake.SellAgain(reported.Phone)
+		if r := f.rent(t, nil); r.Status != 404 {
+			t.Fatalf("a reported number sold again: %d %s", r.Status, r.Body)
+		}
+		acts := f.fake.Activations()
+		again := acts[len(acts)-1]
+		if again.Phone != reported.Phone {
+			t.Fatalf("the fake sold %s, not the reported %s", again.Phone, reported.Phone)
+		}
+		f.clock.Advance(2 * time.Minute)
+		f.eventually(t, "the refused number cancelled", func() bool { a, _ := f.fake.Activation(again.ID); return a.Status == 8 })
+		if c := f.checkLedger(t); c != 1000 {
+			t.Fatalf("credits %d after a refused number", c)
+		}
 	})
 }
 

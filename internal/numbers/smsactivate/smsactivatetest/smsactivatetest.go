@@ -50,6 +50,7 @@ type Server struct {
 	acts    map[string]*Activation
 	next    int
 	forced  map[string]string // action → the error word it answers
+	phone   string            // the number the next getNumber sells, "" for a new one
 	calls   []url.Values
 }
 
@@ -95,6 +96,14 @@ func (s *Server) Force(action, word string) {
 		return
 	}
 	s.forced[action] = word
+}
+
+// SellAgain has the next getNumber sell phone (digits, no +), a number it
+// sold before, as providers do once an activation has ended.
+func (s *Server) SellAgain(phone string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.phone = phone
 }
 
 // Deliver has a code arrive on the activation id.
@@ -206,6 +215,9 @@ func (s *Server) getNumber(service, country string) string {
 	id := strconv.Itoa(s.next)
 	s.next++
 	a := &Activation{ID: id, Service: service, Country: country, Phone: fmt.Sprintf("1555%07d", s.next), Bought: s.now()}
+	if s.phone != "" {
+		a.Phone, s.phone = s.phone, ""
+	}
 	s.acts[id] = a
 	return "ACCESS_NUMBER:" + id + ":" + a.Phone
 }
