@@ -36,6 +36,7 @@ func (s *Service) SetPrice(ctx context.Context, p Price) error {
 		return errBadInput
 	}
 	return s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+		s.changed(tx)
 		_, err := tx.Exec(ctx, `INSERT INTO numbers_prices (service, country, operator, cost_micros, rent_hour_micros, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (service, country, operator)
 			DO UPDATE SET cost_micros = excluded.cost_micros, rent_hour_micros = excluded.rent_hour_micros, updated_at = excluded.updated_at`,
@@ -94,6 +95,7 @@ func (s *Service) AddNumbers(ctx context.Context, ns []Number) ([]Number, error)
 	}
 	now := s.now().UnixMilli()
 	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+		s.changed(tx)
 		for _, n := range out {
 			var gw, sim any
 			if n.GatewayID != "" {
@@ -139,6 +141,7 @@ func (s *Service) RemoveNumber(ctx context.Context, idOrNumber string) error {
 		case rental.Valid:
 			return errNumberBusy
 		}
+		s.changed(tx)
 		_, err = tx.Exec(ctx, `DELETE FROM numbers_rentals WHERE number_id = ?`, id)
 		if err == nil {
 			_, err = tx.Exec(ctx, `DELETE FROM numbers_pool WHERE id = ?`, id)

@@ -35,11 +35,29 @@ func (s *Service) handleRentPrices(w http.ResponseWriter, r *http.Request) error
 	return s.writePrices(r.Context(), w, q.Get("service"), q.Get("country"), q.Get("operator"), true)
 }
 
+// writePrices answers the prices of the catalog filtered by service,
+// country and operator, activations' or (rent) hours', from the cache when
+// it holds them (see priceCache).
 func (s *Service) writePrices(ctx context.Context, w http.ResponseWriter, service, country, operator string, rent bool) error {
-	list, err := s.Prices(ctx, service, country, operator)
-	if err != nil {
-		return err
+	key := priceKey{service, country, operator, rent}
+	body, ok, gen := s.prices.get(key)
+	if !ok {
+		list, err := s.Prices(ctx, service, country, operator)
+		if err != nil {
+			return err
+		}
+		if body, err = json.Marshal(map[string]any{"success": true, "data": priceTreeOf(list, rent), "source": "api"}); err != nil {
+			return err
+		}
+		s.prices.put(key, body, gen)
 	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(append(body, '\n')) // the client may be gone; nothing to do then
+	return nil
+}
+
+// priceTreeOf arranges list in the seed's shape.
+func priceTreeOf(list []Price, rent bool) priceTree {
 	tree := priceTree{}
 	for _, p := range list {
 		if tree[p.Country] == nil {
@@ -61,8 +79,7 @@ func (s *Service) writePrices(ctx context.Context, w http.ResponseWriter, servic
 		e.Services[p.Operator] = priceEntry{Cost: FormatMoney(cost), Count: strconv.FormatInt(p.Count, 10)}
 		tree[p.Country][p.Service] = e
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"success": true, "data": tree, "source": "api"})
-	return nil
+	return tree
 }
 
 func (s *Service) handleBalance(w http.ResponseWriter, r *http.Request, userID string) error {

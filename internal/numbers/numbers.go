@@ -77,6 +77,7 @@ type Service struct {
 	freeCredits int64
 	cooldown    time.Duration
 	up          *upstream // nil: none
+	prices      *priceCache
 	api         httpx.Adapter
 	kit         *web.Kit // the hosted page's kit, set by Pages
 }
@@ -98,7 +99,7 @@ func NewService(d *db.DB, acc *accounts.Service, keys *secrets.Keyring, ib Inbox
 	}
 	s := &Service{
 		db: d, acc: acc, keys: keys, inbox: ib, limiter: limiter, log: log, now0: cfg.Now,
-		creditValue: cv, freeCredits: cfg.FreeCredits, cooldown: cfg.Cooldown,
+		creditValue: cv, freeCredits: cfg.FreeCredits, cooldown: cfg.Cooldown, prices: newPriceCache(),
 		api: httpx.Adapter{Log: log, Render: RenderError},
 	}
 	if cfg.Upstream != nil {

@@ -94,6 +94,7 @@ func (s *Service) rentPool(ctx context.Context, userID string, q RentRequest, an
 		if err != nil {
 			return err
 		}
+		s.changed(tx)
 		if err := db.ExecOne(ctx, tx, `UPDATE numbers_pool SET rental_id = ? WHERE id = ? AND rental_id IS NULL`, r.ID, r.NumberID); err != nil {
 			if err == db.ErrNotFound {
 				return errNoNumbers
@@ -320,6 +321,7 @@ func (s *Service) close(ctx context.Context, tx *db.Tx, r Rental, status string,
 	if err != nil {
 		return err
 	}
+	s.changed(tx)
 	if _, err := tx.Exec(ctx, `UPDATE numbers_pool SET rental_id = NULL WHERE id = ? AND rental_id = ?`, r.NumberID, r.ID); err != nil {
 		return err
 	}

@@ -105,6 +105,7 @@ func (s *Service) RefreshUpstreamPrices(ctx context.Context) error {
 	})
 	now := s.now().UnixMilli()
 	return s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
+		s.changed(tx)
 		for _, p := range list {
 			country, ok1 := smsactivate.CountryISO(p.Country)
 			service, ok2 := smsactivate.ServiceName(p.Service)
