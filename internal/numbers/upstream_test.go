@@ -320,3 +320,29 @@ func TestUpstreamRentRace(t *testing.T) {
 		}
 	})
 }
+
+// TestUpstreamReplay: tries of one Idempotency-Key at once buy one number
+// upstream and charge once; all get the first answer.
+func TestUpstreamReplay(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		f := startUpstream(t, url, 1000)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		bodies := map[string]int{}
+		for range 5 {
+			wg.Go(func() {
+				r := f.st.Call(t, "POST", "/api/internal/rent", f.token, map[string]string{"service": "telegram", "country": "US"}, "Idempotency-Key", "up-1")
+				mu.Lock()
+				defer mu.Unlock()
+				bodies[fmt.Sprint(r.Status, " ", string(r.Body))]++
+			})
+		}
+		wg.Wait()
+		if len(bodies) != 1 || len(f.fake.Activations()) != 1 {
+			t.Fatalf("answers %v, %d activations bought", bodies, len(f.fake.Activations()))
+		}
+		if c := f.checkLedger(t); c != 880 {
+			t.Fatalf("credits %d: charged more than once", c)
+		}
+	})
+}
