@@ -23,17 +23,18 @@ import (
 	"github.com/linkbox/linkbox/internal/sms/smstest"
 )
 
-// fixture is a stack with what the pages show: an app (Connect), a
-// supplier with two manufacturers (Device links), a number on an SMS
-// gateway with its price (Numbers), and the receivers that the browser
-// is sent back to.
+// fixture is a stack with what the pages show: an app (Connect), two
+// suppliers with login pages and two manufacturers (Device links), an SMS
+// gateway and a price (Numbers), and the receivers that the browser is
+// sent back to.
 type fixture struct {
 	st        *apptest.Stack
 	appKey    string
 	returnURL string // the app's return URL prefix
 	supKey    string
-	supBack   string // the supplier's redirect_uri
+	back      string // the receivers' base URL
 	fake      *manufacturertest.Server
+	mfrKey    string // the manufacturer "fake"'s API key
 	gateway   string
 	gwSecret  string
 }
@@ -45,22 +46,34 @@ func newFixture(t *testing.T, databaseURL string) *fixture {
 		io.WriteString(w, "<!doctype html><html lang=en><title>Back</title><main><h1>Back at the app</h1></main>")
 	}))
 	t.Cleanup(back.Close)
-	f.returnURL, f.supBack = back.URL+"/return/", back.URL+"/supplier"
+	f.back, f.returnURL = back.URL, back.URL+"/return/"
 	ctx := context.Background()
 	var err error
 	if _, f.appKey, err = f.st.Server.Connect.CreateApp(ctx, "Acme Shop", []string{f.returnURL}, 0); err != nil {
 		t.Fatal(err)
 	}
 	dl := f.st.Server.DeviceLinks
-	if _, f.supKey, err = dl.CreateSupplier(ctx, "Volt Energy", []string{f.supBack}); err != nil {
-		t.Fatal(err)
+	for i, name := range []string{"Volt Energy", "Green Power"} {
+		sup, key, err := dl.CreateSupplier(ctx, name, []string{f.back + "/supplier"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := dl.SetLoginURL(ctx, sup.ID, f.back+"/supplier-login"); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			f.supKey = key
+		}
 	}
 	for _, m := range [][2]string{{"fake", "Fake Heat"}, {"other", "Other Solar"}} {
-		_, _, err := dl.AddManufacturer(ctx, devicelinks.NewManufacturer{Brand: m[0], Name: m[1],
+		_, key, err := dl.AddManufacturer(ctx, devicelinks.NewManufacturer{Brand: m[0], Name: m[1],
 			AuthorizeURL: f.fake.URL + "/authorize", TokenURL: f.fake.URL + "/token", DevicesURL: f.fake.URL + "/devices",
 			SettingsURL: f.fake.URL + "/settings", ClientID: manufacturertest.ClientID, ClientSecret: manufacturertest.ClientSecret})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if m[0] == "fake" {
+			f.mfrKey = key
 		}
 	}
 	f.fake.SetDevices(manufacturertest.Device{ID: "a1", Name: "Attic", Type: "heat_pump"},
@@ -124,13 +137,16 @@ func (f *fixture) connect(t *testing.T, path string, body map[string]string) map
 }
 
 // fillInbox sends the linked app's user userID a code that is then used,
-// a notification and a live code, and p an SMS on a rented number.
+// a notification, read, and a live code, and p an SMS on a rented number.
 func (f *fixture) fillInbox(t *testing.T, p person, userID string) {
 	t.Helper()
 	f.connect(t, "/api/otp", map[string]string{"user_id": userID, "reference": "signup", "message": "Your Acme Shop sign-up code"})
-	code := f.latestCode(t, p)
+	code := f.newest(t, p)["code"].(string)
 	f.connect(t, "/api/otp/verify", map[string]string{"user_id": userID, "reference": "signup", "code": code})
 	f.connect(t, "/api/notification", map[string]string{"user_id": userID, "message": "Your order #1042 has shipped and arrives on Friday."})
+	if r := f.st.Call(t, "POST", "/v1/inbox/messages/"+f.newest(t, p)["id"].(string)+"/read", p.token, nil); r.Status != http.StatusOK {
+		t.Fatalf("read: %d %s", r.Status, r.Body)
+	}
 	f.rentAndReceive(t, p)
 	f.connect(t, "/api/otp", map[string]string{"user_id": userID, "reference": "login", "message": "Use this code to log in to Acme Shop"})
 }
@@ -147,18 +163,15 @@ func (f *fixture) code(t *testing.T, phone string) string {
 	return smstest.Code(m.Body)
 }
 
-// latestCode reads the code of p's newest inbox message.
-func (f *fixture) latestCode(t *testing.T, p person) string {
+// newest reads p's newest inbox message.
+func (f *fixture) newest(t *testing.T, p person) map[string]any {
 	t.Helper()
 	r := f.st.Call(t, "GET", "/v1/inbox/messages", p.token, nil)
 	msgs, _ := r.JSON(t)["data"].([]any)
-	for _, m := range msgs {
-		if c, _ := m.(map[string]any)["code"].(string); c != "" {
-			return c
-		}
+	if len(msgs) == 0 {
+		t.Fatalf("empty inbox: %s", r.Body)
 	}
-	t.Fatalf("no code in the inbox: %s", r.Body)
-	return ""
+	return msgs[0].(map[string]any)
 }
 
 // rentAndReceive rents p a number, on its own SIM of the gateway, and has
@@ -206,9 +219,20 @@ func (f *fixture) rentAndReceive(t *testing.T, p person) {
 // userID and returns its page.
 func (f *fixture) deviceLinkURL(t *testing.T, userID string) string {
 	t.Helper()
-	r := f.st.Call(t, "POST", "/users/"+userID+"/link", "", map[string]string{"redirect_uri": f.supBack, "language": "en"}, "x-api-key", f.supKey)
+	r := f.st.Call(t, "POST", "/users/"+userID+"/link", "", map[string]string{"redirect_uri": f.back + "/supplier", "language": "en"}, "x-api-key", f.supKey)
 	if r.Status != http.StatusOK {
 		t.Fatalf("device link: %d %s", r.Status, r.Body)
 	}
 	return r.JSON(t)["data"].(map[string]any)["link_url"].(string)
+}
+
+// selectURL starts, as the manufacturer, a device session for device and
+// returns its supplier selector.
+func (f *fixture) selectURL(t *testing.T, device string) string {
+	t.Helper()
+	r := f.st.Call(t, "POST", "/device-sessions", "", map[string]string{"device_id": device, "redirect_uri": f.back + "/manufacturer"}, "x-api-key", f.mfrKey)
+	if r.Status != http.StatusOK {
+		t.Fatalf("device session: %d %s", r.Status, r.Body)
+	}
+	return r.JSON(t)["data"].(map[string]any)["select_url"].(string)
 }

@@ -97,7 +97,9 @@ type tourist struct {
 // appUser.
 func (tr *tourist) tour(p person, appUser string) {
 	tr.signIn(p)
-	tr.signUp(p)
+	phone := tr.signUp(p)
+	tr.password(phone)
+	tr.deleting(phone)
 	tr.linking(p, appUser)
 	tr.f.fillInbox(tr.t, p, appUser)
 	tr.open("/inbox", http.StatusOK)
@@ -123,8 +125,8 @@ func (tr *tourist) signIn(p person) {
 
 // signUp: the sign-up form, a bad phone number, the code form, a wrong
 // code, the right one, which signs the new account in to its empty
-// inbox, and signing out.
-func (tr *tourist) signUp(p person) {
+// inbox, and signing out. It returns the new account's phone.
+func (tr *tourist) signUp(p person) string {
 	tr.open("/signup", http.StatusOK)
 	tr.see("signup", "#signup-form")
 	signup := func(phone string, status int) {
@@ -144,6 +146,38 @@ func (tr *tourist) signUp(p person) {
 	tr.see("inbox-empty", "#empty:not([hidden])")
 	tr.open("/account", http.StatusOK)
 	tr.submit(http.StatusOK, chromedp.Click("#logout"))
+	return phone
+}
+
+// newPassword is what the tour's new account resets its password to.
+const newPassword = "a-new-battery-staple"
+
+// password: from the sign-in page to the forgotten-password form, the
+// form for the code and a new password, a wrong code, then the right one,
+// which leads to the sign-in page saying so.
+func (tr *tourist) password(phone string) {
+	tr.open("/login", http.StatusOK)
+	tr.submit(http.StatusOK, chromedp.Click("#forgot-link"))
+	tr.see("forgot", "#forgot-form")
+	tr.submit(http.StatusOK, chromedp.SendKeys("#phone", phone), chromedp.Click("#send-code"))
+	tr.see("reset", "#reset-form")
+	tr.submit(http.StatusBadRequest, chromedp.SendKeys("#code", "000000"), chromedp.SendKeys("#new_password", newPassword), chromedp.Click("#reset"))
+	tr.see("reset-error", "#error")
+	tr.submit(http.StatusOK, chromedp.SendKeys("#code", tr.f.code(tr.t, phone)), chromedp.SendKeys("#new_password", newPassword), chromedp.Click("#reset"))
+	tr.see("login-reset", "#notice")
+}
+
+// deleting: signed in with the new password, the confirmation to delete
+// the account, a wrong password, the right one, and the sign-in page
+// saying the account is gone.
+func (tr *tourist) deleting(phone string) {
+	tr.submit(http.StatusOK, chromedp.SendKeys("#phone", phone), chromedp.SendKeys("#password", newPassword), chromedp.Click("#login"))
+	tr.open("/account/delete", http.StatusOK)
+	tr.see("account-delete", "#delete-form")
+	tr.submit(http.StatusBadRequest, chromedp.SendKeys("#password", "not-the-password"), chromedp.Click("#delete"))
+	tr.see("account-delete-error", "#error")
+	tr.submit(http.StatusOK, chromedp.SendKeys("#password", newPassword), chromedp.Click("#delete"))
+	tr.see("login-deleted", "#notice")
 }
 
 // linking: an app's link page signed out and in, approved, then used,
@@ -164,8 +198,9 @@ func (tr *tourist) linking(p person, appUser string) {
 	tr.see("error-404", "#error-title")
 }
 
-// deviceLinks: a supplier's connect page, the device picker, and a
-// session that never was.
+// deviceLinks: a supplier's connect page, the device picker, a session
+// that never was, and the supplier selector of a session that a
+// manufacturer started.
 func (tr *tourist) deviceLinks(appUser string) {
 	tr.open(tr.f.deviceLinkURL(tr.t, "supplier-user-"+appUser), http.StatusOK)
 	tr.see("connect", "#brand-fake")
@@ -173,6 +208,8 @@ func (tr *tourist) deviceLinks(appUser string) {
 	tr.see("connect-devices", "#device-b2")
 	tr.open("/connect?token=no-such-session", http.StatusNotFound)
 	tr.see("connect-error-404", "#error-title")
+	tr.open(tr.f.selectURL(tr.t, "hp-"+appUser), http.StatusOK)
+	tr.see("supplier-select", "#suppliers")
 }
 
 // open navigates to url, or to the path url on the stack, and wants the
