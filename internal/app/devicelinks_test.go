@@ -88,6 +88,7 @@ func TestDeviceLinksCommands(t *testing.T) {
 // `linkbox serve` on SQLite while its receiver is down, kills the process
 // with SIGKILL, brings the receiver up and starts the server again: every
 // webhook queued arrives, signed, under the webhook-id it was queued with.
+// One the killed process was attempting comes once its lease has run out.
 func TestDeviceLinksWebhooksSurviveKill(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "linkbox")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/linkbox")
@@ -162,7 +163,7 @@ func TestDeviceLinksWebhooksSurviveKill(t *testing.T) {
 		select {
 		case id := <-got:
 			delete(want, id) // at least once: a repeat is allowed
-		case <-time.After(30 * time.Second):
+		case <-time.After(45 * time.Second): // past the outbox's 30 s lease
 			t.Fatalf("webhooks never delivered after the restart: %v", want)
 		}
 	}
