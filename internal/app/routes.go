@@ -47,6 +47,9 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 		httpx.API{Prefix: "/api/user/", Render: numbers.RenderError},
 		httpx.API{Prefix: "/api/webhooks/", Render: numbers.RenderError},
 		httpx.API{Prefix: "/users/", Render: devicelinks.RenderError},
+		httpx.API{Prefix: "/events", Render: devicelinks.RenderError},
+		httpx.API{Prefix: "/device-sessions", Render: devicelinks.RenderError},
+		httpx.API{Prefix: "/post-login-redirect", Render: devicelinks.RenderError},
 	))
 	// Browser apps on LINKBOX_CORS_ORIGINS may call the Accounts and inbox
 	// APIs (and read the JWKS); Connect, Numbers and Device links are

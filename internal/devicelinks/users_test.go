@@ -65,3 +65,17 @@ func TestUsersBadInputs(t *testing.T) {
 		}
 	})
 }
+
+// TestWrongMethods: a path of the API asked with a method it does not
+// take is answered in the API's error shape.
+func TestWrongMethods(t *testing.T) {
+	f := newFlow(t, dbtest.SQLite(t))
+	for _, c := range []struct{ method, path string }{
+		{"PUT", "/events"},
+		{"GET", "/device-sessions"},
+		{"PUT", "/post-login-redirect"},
+		{"POST", "/users/u1/settings"},
+	} {
+		checkError(t, f.st.Call(t, c.method, c.path, "", nil, "x-api-key", f.key), c.method+" "+c.path, http.StatusMethodNotAllowed, "method_not_allowed")
+	}
+}
