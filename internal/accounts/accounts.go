@@ -88,6 +88,9 @@ type Service struct {
 	// revokers end what a user's sessions hold beyond this package (page
 	// sessions, event streams) when accounts revokes them.
 	revokers []Revoker
+	// erasers erase what other surfaces keep of a deleted account that the
+	// users table's cascade cannot reach, or must tell others of.
+	erasers []Eraser
 }
 
 // Revoker ends, inside the revoking transaction tx, what a user's sessions
@@ -103,6 +106,20 @@ type Revoker interface {
 // before serving.
 func (s *Service) AddRevoker(r Revoker) {
 	s.revokers = append(s.revokers, r)
+}
+
+// Eraser erases, inside DeleteUser's transaction tx and before the
+// account's row goes, what a surface keeps of the account that no foreign
+// key cascade reaches (a pool number its rental holds, an answer kept by
+// scope), and tells whom it must (an app's webhook of its links).
+type Eraser interface {
+	EraseUser(ctx context.Context, tx *db.Tx, userID string) error
+}
+
+// AddEraser has e erase its part of every account DeleteUser deletes. Call
+// it while wiring, before serving.
+func (s *Service) AddEraser(e Eraser) {
+	s.erasers = append(s.erasers, e)
 }
 
 // NewService returns a Service over d, loading the signing key of

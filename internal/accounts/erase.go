@@ -28,8 +28,9 @@ func (s *Service) UserByPhone(ctx context.Context, phone string) (User, error) {
 // the revokers), and the rows the users table's ON DELETE CASCADE reaches —
 // codes, refresh tokens, links and through them OTPs, inbox messages, page
 // sessions, the numbers account, ledger and rentals with their SMS. What the
-// cascade cannot reach is erased here: the numbers its live rentals hold
-// go back to the pool, and its Idempotency-Key answers go. The log names
+// cascade cannot reach, the erasers erase first (AddEraser): the numbers
+// its live rentals hold go back to the pool, its Idempotency-Key answers
+// go, and the apps it was linked to are told. The log names
 // the account by id, never by phone. An unknown id is user_not_found.
 //
 // The SMS quota of its phone stays until it lapses (an hour): deleting an
@@ -42,7 +43,7 @@ func (s *Service) DeleteUser(ctx context.Context, userID string) error {
 		if err := s.revokeElsewhere(ctx, tx, userID, ""); err != nil {
 			return err
 		}
-		return eraseUser(ctx, tx, userID)
+		return s.eraseUser(ctx, tx, userID)
 	})
 	if errors.Is(err, db.ErrNotFound) {
 		return errs.E(errs.NotFound, "user_not_found", "No account has this id")
@@ -54,16 +55,13 @@ func (s *Service) DeleteUser(ctx context.Context, userID string) error {
 	return nil
 }
 
-// eraseUser deletes the account's rows in tx: first those no foreign key
-// ties to it, then the account, whose cascade takes the rest.
-func eraseUser(ctx context.Context, tx *db.Tx, userID string) error {
-	if _, err := tx.Exec(ctx, `UPDATE numbers_pool SET rental_id = NULL
-		WHERE rental_id IN (SELECT id FROM numbers_rentals WHERE user_id = ?)`, userID); err != nil {
-		return err
-	}
-	// Scoped by account (package idempotency): stored answers of its rentals.
-	if _, err := tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE scope = ?`, userID); err != nil {
-		return err
+// eraseUser deletes the account in tx: first what the erasers keep of it,
+// then the account, whose cascade takes the rest.
+func (s *Service) eraseUser(ctx context.Context, tx *db.Tx, userID string) error {
+	for _, e := range s.erasers {
+		if err := e.EraseUser(ctx, tx, userID); err != nil {
+			return err
+		}
 	}
 	return db.ExecOne(ctx, tx, `DELETE FROM users WHERE id = ?`, userID)
 }

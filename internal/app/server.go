@@ -173,6 +173,11 @@ func (s *Server) build(ctx context.Context, cfg config.Config, opt Options) erro
 	// streams end too; the inbox goes last, as its revocation asks.
 	s.Accounts.AddRevoker(s.Web)
 	s.Accounts.AddRevoker(s.Inbox)
+	// A deleted account's rows that no cascade reaches, and the apps to
+	// tell, are each surface's to erase.
+	s.Accounts.AddEraser(s.Connect)
+	s.Accounts.AddEraser(s.Numbers.Service)
+	s.Accounts.AddEraser(s.Numbers.idem)
 	s.measure()
 	s.handler = s.routes(cfg)
 	return nil

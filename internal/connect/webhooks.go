@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +19,7 @@ import (
 const (
 	EventLinkApproved = "link.approved"          // the user approved the link on the hosted page
 	EventLinkDenied   = "link.denied"            // the user denied it
-	EventLinkUnlinked = "link.unlinked"          // unlinked by the user (/account) or by the app (the API)
+	EventLinkUnlinked = "link.unlinked"          // unlinked by the user (/account) or the app (the API), or the account was deleted
 	EventOTPExpired   = "otp.expired_unverified" // an OTP's lifetime ended before a right code came
 )
 
@@ -35,8 +36,9 @@ type event struct {
 
 // Who unlinked, in link.unlinked's data.
 const (
-	byUser = "user"
-	byApp  = "app"
+	byUser    = "user"
+	byApp     = "app"
+	byDeleted = "account_deleted" // the account was deleted
 )
 
 type linkEventData struct {
@@ -171,4 +173,25 @@ func (c expiryChecker) Deliver(ctx context.Context, m outbox.Message) error {
 		return s.emit(ctx, tx, o.AppID, EventOTPExpired, otpEventData{UserID: o.UserID, Reference: o.Reference,
 			ExpiredAt: time.UnixMilli(expires).Unix(), Attempts: attempts})
 	})
+}
+
+// EraseUser tells each app linked to the account that its link is gone,
+// inside the transaction that deletes the account (accounts.Eraser); the
+// links, their OTPs and the inbox go with the account's cascade.
+func (s *Service) EraseUser(ctx context.Context, tx *db.Tx, userID string) error {
+	type link struct{ appID, extID string }
+	links, err := db.QueryAll(ctx, tx, func(rows *sql.Rows) (link, error) {
+		var l link
+		err := rows.Scan(&l.appID, &l.extID)
+		return l, err
+	}, `SELECT app_id, external_user_id FROM links WHERE user_id = ? ORDER BY app_id, external_user_id`, userID)
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if err := s.emit(ctx, tx, l.appID, EventLinkUnlinked, linkEventData{UserID: l.extID, By: byDeleted}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
