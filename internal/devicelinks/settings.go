@@ -2,7 +2,9 @@ package devicelinks
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -121,12 +123,25 @@ func (s *Service) handlePutSettings(w http.ResponseWriter, r *http.Request, sup 
 // event and queues the PUT to the manufacturer, when it has a settings URL.
 func (s *Service) writeSettings(ctx context.Context, tx *db.Tx, supplierID string, u userData, body []byte, d *settingsData) error {
 	now := s.now()
+	old := d.ETag
 	d.Settings, d.ETag, d.UpdatedAt = body, `"`+ids.Token("", 16)+`"`, now.Unix()
-	_, err := tx.Exec(ctx, `INSERT INTO devicelinks_settings (supplier_id, supplier_user_id, body, etag, updated_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (supplier_id, supplier_user_id) DO UPDATE SET body = excluded.body, etag = excluded.etag, updated_at = excluded.updated_at`,
-		supplierID, u.SupplierUserID, string(body), d.ETag, now.UnixMilli())
+	// A compare-and-set on the ETag read: on PostgreSQL two PUTs naming
+	// the same ETag may both have read it, and the second must not
+	// overwrite the first.
+	var res sql.Result
+	var err error
+	if old == emptyETag {
+		res, err = tx.Exec(ctx, `INSERT INTO devicelinks_settings (supplier_id, supplier_user_id, body, etag, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (supplier_id, supplier_user_id) DO NOTHING`, supplierID, u.SupplierUserID, string(body), d.ETag, now.UnixMilli())
+	} else {
+		res, err = tx.Exec(ctx, `UPDATE devicelinks_settings SET body = ?, etag = ?, updated_at = ?
+			WHERE supplier_id = ? AND supplier_user_id = ? AND etag = ?`, string(body), d.ETag, now.UnixMilli(), supplierID, u.SupplierUserID, old)
+	}
 	if err != nil {
 		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return cmp.Or(err, error(errETagMismatch))
 	}
 	err = s.emit(ctx, tx, supplierID, EventSettings, struct {
 		NoxUserID string `json:"nox_user_id"`

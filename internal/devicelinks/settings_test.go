@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,6 +152,44 @@ func TestSettingsBadInputs(t *testing.T) {
 			if n, err := f.st.Server.DeviceLinks.Rows(t.Context(), table); err != nil || n != want {
 				t.Errorf("%s: %d rows, %v; want %d", table, n, err, want)
 			}
+		}
+	})
+}
+
+// TestSettingsConcurrentPuts: of PUTs racing with the same If-Match, one
+// wins and every other is a 412, on PostgreSQL's concurrent transactions
+// as on SQLite's single writer.
+func TestSettingsConcurrentPuts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, dbURL string) {
+		f := newFlow(t, dbURL)
+		c := browser(t)
+		result(t, f, mustGet(t, c, callbackURL(t, c, authorizeURL(t, c, f, f.link(t, "u1", "en")))))
+		for round := range 2 { // the first PUT (an insert), then an update
+			_, etag := settingsOf(t, f.settings(t, "GET", "u1", "", nil))
+			const racers = 8
+			statuses := make(chan int, racers)
+			var wg sync.WaitGroup
+			for i := range racers {
+				wg.Go(func() { statuses <- f.settings(t, "PUT", "u1", etag, map[string]int{"round": round, "racer": i}).Status })
+			}
+			wg.Wait()
+			close(statuses)
+			won := 0
+			for st := range statuses {
+				switch st {
+				case http.StatusOK:
+					won++
+				case http.StatusPreconditionFailed:
+				default:
+					t.Errorf("round %d: status %d", round, st)
+				}
+			}
+			if won != 1 {
+				t.Fatalf("round %d: %d PUTs won with If-Match %s", round, won, etag)
+			}
+		}
+		if n, err := f.st.Server.DeviceLinks.Rows(t.Context(), "devicelinks_events"); err != nil || n != 3 {
+			t.Fatalf("events: %d, %v; want the connect and two changes", n, err)
 		}
 	})
 }
