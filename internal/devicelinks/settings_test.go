@@ -170,7 +170,9 @@ func TestSettingsConcurrentPuts(t *testing.T) {
 			statuses := make(chan int, racers)
 			var wg sync.WaitGroup
 			for i := range racers {
-				wg.Go(func() { statuses <- f.settings(t, "PUT", "u1", etag, map[string]int{"round": round, "racer": i}).Status })
+				wg.Go(func() {
+					statuses <- f.settings(t, "PUT", "u1", etag, map[string]int{"round": round, "racer": i}).Status
+				})
 			}
 			wg.Wait()
 			close(statuses)
