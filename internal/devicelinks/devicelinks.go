@@ -4,7 +4,13 @@
 // "manufacturer"). A supplier starts a link session for one of its users
 // (POST /users/{supplier_user_id}/link); the user picks a brand on the
 // hosted /connect page and logs in at the manufacturer; Linkbox keeps the
-// mapping of the supplier's user to a nox user and the devices.
+// mapping of the supplier's user to a nox user and the devices. In section
+// 2 of the seed a manufacturer starts instead (POST /device-sessions), the
+// user picks a supplier (/suppliers/select) and logs in there, and the
+// supplier names its user (POST /post-login-redirect). Every change is an
+// event of the supplier, a signed webhook through the outbox and an item
+// of GET /events; a user's settings are kept with an ETag and PUT to the
+// manufacturer through the outbox.
 //
 // Suppliers and manufacturers are package clients' clients; this package
 // keeps only what is their own (devicelinks_suppliers,
