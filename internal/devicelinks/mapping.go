@@ -3,7 +3,6 @@ package devicelinks
 import (
 	"context"
 	"encoding/json"
-	"errors"
 
 	"golang.org/x/oauth2"
 
@@ -52,23 +51,28 @@ func (s *Service) writeMapping(ctx context.Context, tx *db.Tx, t target, devices
 			refresh = s.keys.Seal(sealToken, []byte(tok.RefreshToken))
 		}
 	}
-	var nox string
-	typ := EventOverwritten
-	err = tx.QueryRow(ctx, `SELECT nox_user_id FROM devicelinks_mappings WHERE supplier_id = ? AND supplier_user_id = ?`,
-		t.supplierID, t.supplierUserID).Scan(&nox)
-	switch {
-	case errors.Is(err, db.ErrNotFound):
-		nox, typ = ids.New("nox_"), EventConnected
-		_, err = tx.Exec(ctx, `INSERT INTO devicelinks_mappings (supplier_id, supplier_user_id, nox_user_id, manufacturer_id,
-			devices, access_token, refresh_token, token_expiry, connected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.supplierID, t.supplierUserID, nox, t.m.ID, string(raw), access, refresh, expiry, now.UnixMilli())
-	case err == nil:
-		_, err = tx.Exec(ctx, `UPDATE devicelinks_mappings SET manufacturer_id = ?, devices = ?, access_token = ?, refresh_token = ?,
-			token_expiry = ?, connected_at = ? WHERE supplier_id = ? AND supplier_user_id = ?`,
-			t.m.ID, string(raw), access, refresh, expiry, now.UnixMilli(), t.supplierID, t.supplierUserID)
-	}
+	// Insert, or else overwrite: two links of one supplier user racing on
+	// PostgreSQL meet at the key, and the second overwrites the first.
+	nox, typ := ids.New("nox_"), EventConnected
+	res, err := tx.Exec(ctx, `INSERT INTO devicelinks_mappings (supplier_id, supplier_user_id, nox_user_id, manufacturer_id,
+		devices, access_token, refresh_token, token_expiry, connected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (supplier_id, supplier_user_id) DO NOTHING`,
+		t.supplierID, t.supplierUserID, nox, t.m.ID, string(raw), access, refresh, expiry, now.UnixMilli())
 	if err != nil {
 		return "", err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return "", err
+	}
+	if n == 0 {
+		typ = EventOverwritten
+		err = tx.QueryRow(ctx, `UPDATE devicelinks_mappings SET manufacturer_id = ?, devices = ?, access_token = ?, refresh_token = ?,
+			token_expiry = ?, connected_at = ? WHERE supplier_id = ? AND supplier_user_id = ? RETURNING nox_user_id`,
+			t.m.ID, string(raw), access, refresh, expiry, now.UnixMilli(), t.supplierID, t.supplierUserID).Scan(&nox)
+		if err != nil {
+			return "", err
+		}
 	}
 	return nox, s.emit(ctx, tx, t.supplierID, typ, linkResult{NoxUserID: nox, SupplierUserID: t.supplierUserID, Manufacturer: t.m.Brand,
 		ConnectionStatus: "connected", ConnectedAt: now.Unix(), Devices: devices})

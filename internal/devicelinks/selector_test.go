@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -345,6 +346,58 @@ func TestSupplierChoiceRefusals(t *testing.T) {
 		}
 		if n, err := h.st.Server.DeviceLinks.Rows(t.Context(), "devicelinks_select_states"); err != nil || n != 0 {
 			t.Fatalf("states stored: %d, %v", n, err)
+		}
+	})
+}
+
+// TestRacingLinksOfOneUser: two returns for the same supplier user at
+// once both connect, to one mapping and one nox user.
+func TestRacingLinksOfOneUser(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, dbURL string) {
+		h := newHub(t, dbURL, app.Options{}, false)
+		const racers = 4
+		backs := make([]string, racers)
+		browsers := make([]*http.Client, racers)
+		for i := range racers {
+			browsers[i] = browser(t)
+			state := h.chooseSupplier(t, browsers[i], h.session(t, "dev-"+string(rune('a'+i))))
+			if r := h.st.Call(t, "POST", "/post-login-redirect", "", map[string]string{"state": state, "supplier_user_id": "volt-9"},
+				"x-api-key", h.key); r.Status != http.StatusOK {
+				t.Fatalf("confirm: %d %s", r.Status, r.Body)
+			}
+			backs[i] = h.st.URL + "/post-login-redirect?state=" + url.QueryEscape(state)
+		}
+		type answer struct {
+			status int
+			nox    string
+		}
+		answers := make(chan answer, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() {
+				resp, err := browsers[i].Get(backs[i])
+				if err != nil {
+					answers <- answer{}
+					return
+				}
+				resp.Body.Close()
+				loc, _ := url.Parse(resp.Header.Get("Location"))
+				answers <- answer{resp.StatusCode, loc.Query().Get("nox_user_id")}
+			})
+		}
+		wg.Wait()
+		close(answers)
+		var first answer
+		for a := range answers {
+			if first.nox == "" {
+				first = a
+			}
+			if a.status != http.StatusSeeOther || a.nox == "" || a.nox != first.nox {
+				t.Errorf("a racing return: %+v, the first %+v", a, first)
+			}
+		}
+		if n, err := h.st.Server.DeviceLinks.Rows(t.Context(), "devicelinks_mappings"); err != nil || n != 1 {
+			t.Fatalf("mappings: %d, %v", n, err)
 		}
 	})
 }
