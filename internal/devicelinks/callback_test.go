@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,6 +157,43 @@ func TestExpiredSessionFails(t *testing.T) {
 		}
 		if n, err := f.st.Server.DeviceLinks.Rows(t.Context(), "devicelinks_mappings"); err != nil || n != 0 {
 			t.Fatalf("mappings: %d, %v", n, err)
+		}
+	})
+}
+
+// TestRacingCallbacks: the same answer from the manufacturer arriving
+// several times at once is taken once; the others are refused, as a
+// replay is.
+func TestRacingCallbacks(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, dbURL string) {
+		f := newFlow(t, dbURL)
+		c := browser(t)
+		cb := callbackURL(t, c, authorizeURL(t, c, f, f.link(t, "u1", "en")))
+		const racers = 4
+		statuses := make(chan int, racers)
+		var wg sync.WaitGroup
+		for range racers {
+			wg.Go(func() {
+				resp, err := c.Get(cb)
+				if err != nil {
+					statuses <- 0
+					return
+				}
+				resp.Body.Close()
+				statuses <- resp.StatusCode
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		counts := map[int]int{}
+		for st := range statuses {
+			counts[st]++
+		}
+		if counts[http.StatusSeeOther] != 1 || counts[http.StatusBadRequest] != racers-1 {
+			t.Fatalf("answers by status: %v; want one 303, the others 400", counts)
+		}
+		if n, err := f.st.Server.DeviceLinks.Rows(t.Context(), "devicelinks_events"); err != nil || n != 1 {
+			t.Fatalf("events: %d, %v; want the connect only", n, err)
 		}
 	})
 }

@@ -75,8 +75,8 @@ func (s *Service) chooseDevice(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE devicelinks_states SET token = NULL, devices = NULL WHERE state_hash = ?`, hash)
-		return err
+		return spent(db.ExecOne(ctx, tx, `UPDATE devicelinks_states SET token = NULL, devices = NULL WHERE state_hash = ? AND token IS NOT NULL`, hash),
+			errStateUnknown)
 	})
 	if err != nil {
 		return err

@@ -152,8 +152,8 @@ func (s *Service) handlePostLogin(w http.ResponseWriter, r *http.Request, sup Su
 		case s.now().UnixMilli() >= exp:
 			return errSelectExpired
 		}
-		return db.ExecOne(ctx, tx, `UPDATE devicelinks_select_states SET supplier_user_id = ? WHERE state_hash = ? AND supplier_user_id IS NULL`,
-			q.SupplierUserID, hash)
+		return spent(db.ExecOne(ctx, tx, `UPDATE devicelinks_select_states SET supplier_user_id = ? WHERE state_hash = ? AND supplier_user_id IS NULL`,
+			q.SupplierUserID, hash), errSelectUsed)
 	})
 	if err != nil {
 		return err

@@ -228,9 +228,9 @@ func (s *Service) claimState(w http.ResponseWriter, r *http.Request, state strin
 		if used.Valid || !secretsEqual(browser, s.browser(w, r)) {
 			return errStateUnknown
 		}
-		_, err = tx.Exec(ctx, `UPDATE devicelinks_states SET used_at = ? WHERE state_hash = ?`,
-			s.now().UnixMilli(), s.keys.Hash("devicelinks-state", state))
-		return err
+		// Conditional: of two answers racing on PostgreSQL, one spends it.
+		return spent(db.ExecOne(ctx, tx, `UPDATE devicelinks_states SET used_at = ? WHERE state_hash = ? AND used_at IS NULL`,
+			s.now().UnixMilli(), s.keys.Hash("devicelinks-state", state)), errStateUnknown)
 	})
 	if err != nil {
 		return oauthState{}, err
@@ -266,6 +266,15 @@ func (s *Service) sessionByHash(ctx context.Context, hash string) (session, erro
 }
 
 func secretsEqual(a, b string) bool { return hmac.Equal([]byte(a), []byte(b)) }
+
+// spent is the error of a conditional update that spends a single-use
+// row: lost, when another request spent it first (db.ErrNotFound).
+func spent(err, lost error) error {
+	if errors.Is(err, db.ErrNotFound) {
+		return lost
+	}
+	return err
+}
 
 // callback takes the manufacturer's answer. A state that is not ours
 // (unknown, used, another browser's) is a 400 page: we cannot know where

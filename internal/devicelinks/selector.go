@@ -203,5 +203,5 @@ func (s *Service) claimSelected(ctx context.Context, tx *db.Tx, hash, browser st
 	now := s.now()
 	sel.expired = now.UnixMilli() >= exp
 	err = db.ExecOne(ctx, tx, `UPDATE devicelinks_select_states SET used_at = ? WHERE state_hash = ? AND used_at IS NULL`, now.UnixMilli(), hash)
-	return sel, err
+	return sel, spent(err, errStateUnknown)
 }
