@@ -187,7 +187,13 @@ func TestJSONLogs(t *testing.T) {
 	var logs syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	vars := map[string]string{"LINKBOX_DATABASE_URL": dbtest.SQLite(t), "LINKBOX_LISTEN": "127.0.0.1:0", "LINKBOX_LOG_FORMAT": "json"}
+	url := dbtest.SQLite(t)
+	if err := cli(t, url, nil, "users", "create", "--phone", "+25761234567", "--password", "a good password",
+		"--first-name", "Ann", "--last-name", "Agent", "--email", "ann@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"LINKBOX_DATABASE_URL": url, "LINKBOX_LISTEN": "127.0.0.1:0", "LINKBOX_LOG_FORMAT": "json",
+		"LINKBOX_SECRET": strings.Repeat("s", 32)}
 	go func() { done <- app.Run(ctx, nil, env(vars), io.Discard, &logs) }()
 	t.Cleanup(func() { cancel(); <-done })
 	line := func(msg string) map[string]any {
@@ -215,5 +221,29 @@ func TestJSONLogs(t *testing.T) {
 	resp.Body.Close()
 	if d, ok := line("request")["duration"].(float64); !ok || d <= 0 || d > 10_000 {
 		t.Errorf("request duration = %v, want a number of milliseconds", line("request")["duration"])
+	}
+
+	// An event stream's line comes when it ends, with how long it lasted.
+	base := "http://" + up["addr"].(string)
+	resp, err = http.Post(base+"/v1/auth/login", "application/json", strings.NewReader(`{"phone":"+25761234567","password":"a good password"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1/inbox/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+login.AccessToken)
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil || stream.StatusCode != http.StatusOK {
+		t.Fatalf("open stream: %v %v", stream, err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	stream.Body.Close()
+	ended := line("event stream ended")
+	if d, ok := ended["duration"].(float64); !ok || d < 150 || d > 10_000 || ended["reason"] != "client left" || ended["user_id"] == nil {
+		t.Errorf("stream end line = %v, want its duration in ms (≥ 150), why, and whose", ended)
 	}
 }

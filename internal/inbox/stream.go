@@ -56,6 +56,7 @@ type stream struct {
 	session string                      // Credential.Session
 	addr    string                      // the client's address, as StreamsPerIP counts it (httpx.IPKey)
 	expires time.Time                   // Credential.Expires; zero: none
+	opened  time.Time                   // when the stream was admitted, for the log line of its end
 	check   func(context.Context) error // Credential.Check; nil: none
 	// sub is set once, by subscribe; end may read it concurrently (a
 	// closing broker ends the stream from its own goroutine).
@@ -145,7 +146,7 @@ func (s *Service) subscribe(r *http.Request, auth Authenticator) (*stream, error
 		return nil, err
 	}
 	st := &stream{s: s, userID: cred.UserID, session: cred.Session, addr: httpx.IPKey(httpx.ClientIP(r)),
-		expires: cred.Expires, check: cred.Check}
+		expires: cred.Expires, check: cred.Check, opened: time.Now()}
 	st.sending.Store(busy)
 	if err := s.admit(st, seen); err != nil {
 		return nil, err
@@ -418,8 +419,8 @@ func (st *stream) watch(o *sink) {
 }
 
 // end ends the stream, once: it unsubscribes, closes the sink (which
-// interrupts a write in progress) and stops further writes. err, if not nil,
-// is why, and is logged.
+// interrupts a write in progress) and stops further writes. It logs how long
+// the stream lasted and why it ended: err, or, when nil, its client left.
 func (st *stream) end(err error) {
 	if !st.ended.CompareAndSwap(false, true) {
 		return
@@ -437,9 +438,11 @@ func (st *stream) end(err error) {
 		st.beat.Stop()
 	}
 	st.mu.Unlock()
+	reason := "client left"
 	if err != nil {
-		st.s.log.Debug("inbox: stream ended", "user_id", st.userID, "err", err)
+		reason = err.Error()
 	}
+	st.s.log.Info("event stream ended", "user_id", st.userID, "duration", time.Since(st.opened), "reason", reason)
 }
 
 // appendEvents appends an event of the given type per message. A "message"
