@@ -58,7 +58,13 @@ func (s *Service) handleDeleteDevice(w http.ResponseWriter, r *http.Request, sup
 	userID, deviceID := r.PathValue("supplier_user_id"), r.PathValue("device_id")
 	var u userData
 	err := s.db.InTx(r.Context(), func(ctx context.Context, tx *db.Tx) error {
-		var err error
+		// The row is locked before it is read (a write that changes
+		// nothing): on PostgreSQL a racing delete then reads what this one
+		// left, not what both saw.
+		_, err := tx.Exec(ctx, `UPDATE devicelinks_mappings SET devices = devices WHERE supplier_id = ? AND supplier_user_id = ?`, sup.ID, userID)
+		if err != nil {
+			return err
+		}
 		if u, err = s.mapping(ctx, tx, sup.ID, userID); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package devicelinks_test
 import (
 	"bytes"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/linkbox/linkbox/internal/dbtest"
@@ -78,4 +79,34 @@ func TestWrongMethods(t *testing.T) {
 	} {
 		checkError(t, f.st.Call(t, c.method, c.path, "", nil, "x-api-key", f.key), c.method+" "+c.path, http.StatusMethodNotAllowed, "method_not_allowed")
 	}
+}
+
+// TestRacingDeletes: a device deleted by several requests at once is
+// removed once: one 200 and one event, the others 404.
+func TestRacingDeletes(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, dbURL string) {
+		f := newFlow(t, dbURL)
+		c := browser(t)
+		result(t, f, mustGet(t, c, callbackURL(t, c, authorizeURL(t, c, f, f.link(t, "u1", "en")))))
+		const racers = 4
+		statuses := make(chan int, racers)
+		var wg sync.WaitGroup
+		for range racers {
+			wg.Go(func() {
+				statuses <- f.st.Call(t, "DELETE", "/users/u1/devices/hp-1", "", nil, "x-api-key", f.key).Status
+			})
+		}
+		wg.Wait()
+		close(statuses)
+		counts := map[int]int{}
+		for st := range statuses {
+			counts[st]++
+		}
+		if counts[http.StatusOK] != 1 || counts[http.StatusNotFound] != racers-1 {
+			t.Fatalf("answers by status: %v", counts)
+		}
+		if n, err := f.st.Server.DeviceLinks.Rows(t.Context(), "devicelinks_events"); err != nil || n != 2 {
+			t.Fatalf("events: %d, %v; want the connect and one removal", n, err)
+		}
+	})
 }
