@@ -55,6 +55,7 @@ func serverCommands() []command {
 		{name: "serve", summary: "run the server (the default)", define: serveCommand, config: true},
 		{name: "migrate", summary: "apply database migrations and exit", define: migrateCommand},
 		{name: "version", summary: "print the version, commit and toolchain of this build (also --version)", define: versionCommand},
+		{name: "healthcheck", summary: "ask the server on LINKBOX_LISTEN whether it lives (or, --ready, can serve); exits 1 if not", define: healthcheckCommand},
 	}, outboxCommands()...)
 }
 
