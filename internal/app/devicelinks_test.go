@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/devicelinks"
 	"github.com/linkbox/linkbox/internal/devicelinks/manufacturertest"
 	"github.com/linkbox/linkbox/internal/webhooks"
 )
@@ -275,4 +276,108 @@ func callKey(t *testing.T, method, u, key string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestDeviceLinksOpenAPI holds every Device links operation, its answers
+// and its errors, to the document the server serves.
+func TestDeviceLinksOpenAPI(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, databaseURL string) {
+		c := newContract(t, databaseURL)
+		dl := c.srv.DeviceLinks
+		fake := manufacturertest.New(t)
+		sup, key, err := dl.CreateSupplier(t.Context(), "Volt", []string{"http://127.0.0.1:9/cb"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dl.SetWebhook(t.Context(), sup.ID, "http://127.0.0.1:9/hook"); err != nil {
+			t.Fatal(err)
+		}
+		if err := dl.SetLoginURL(t.Context(), sup.ID, "https://volt.example/login"); err != nil {
+			t.Fatal(err)
+		}
+		_, mkey, err := dl.AddManufacturer(t.Context(), devicelinks.NewManufacturer{Brand: "fake", Name: "Fake", AuthorizeURL: fake.URL + "/authorize",
+			TokenURL: fake.URL + "/token", DevicesURL: fake.URL + "/devices", SettingsURL: fake.URL + "/settings",
+			ClientID: manufacturertest.ClientID, ClientSecret: manufacturertest.ClientSecret})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		link := `{"redirect_uri":"http://127.0.0.1:9/cb","language":"nl"}`
+		c.do(t, post("/users/u0/link", link, http.StatusOK).apiKey(key))
+		c.do(t, post("/users/u0/link", link, http.StatusUnauthorized).breaking())
+		c.do(t, post("/users/u0/link", `{"language":"en"}`, http.StatusBadRequest).apiKey(key).breaking())
+		c.do(t, post("/users/u0/link", `{"redirect_uri":"https://elsewhere.example/cb"}`, http.StatusUnprocessableEntity).apiKey(key))
+		deviceLink(t, c.url, key, "u1")
+		c.do(t, get("/users/u1", http.StatusOK).apiKey(key))
+		c.do(t, get("/users/nobody", http.StatusNotFound).apiKey(key))
+
+		settings := c.do(t, get("/users/u1/settings", http.StatusOK).apiKey(key))
+		put := func(body, ifMatch string, want int) exchange {
+			e := exchange{method: http.MethodPut, target: "/users/u1/settings", body: body, want: want}.apiKey(key)
+			if ifMatch != "" {
+				e = e.with("If-Match", ifMatch)
+			}
+			return e
+		}
+		c.do(t, put(`{"comfort":{"min":19}}`, "", http.StatusPreconditionRequired))
+		c.do(t, put(`{"comfort":{"min":19}}`, `"stale"`, http.StatusPreconditionFailed))
+		c.do(t, put(`{"a":"`+strings.Repeat("x", 8<<10)+`"}`, settings.header.Get("ETag"), http.StatusRequestEntityTooLarge))
+		c.do(t, put(`[1]`, settings.header.Get("ETag"), http.StatusBadRequest).breaking())
+		c.do(t, put(`{"comfort":{"min":19}}`, settings.header.Get("ETag"), http.StatusOK))
+		c.do(t, get("/users/nobody/settings", http.StatusNotFound).apiKey(key))
+
+		c.do(t, get("/events?since=0&limit=2", http.StatusOK).apiKey(key))
+		c.do(t, get("/events?limit=0", http.StatusBadRequest).apiKey(key).breaking())
+		c.do(t, get("/events", http.StatusUnauthorized).breaking())
+		c.do(t, exchange{method: http.MethodDelete, target: "/users/u1/devices/nope", want: http.StatusNotFound}.apiKey(key))
+		c.do(t, exchange{method: http.MethodDelete, target: "/users/u1/devices/hp-1", want: http.StatusOK}.apiKey(key))
+
+		session := `{"device_id":"dev-1","redirect_uri":"https://maker.example/done"}`
+		c.do(t, post("/device-sessions", session, http.StatusUnauthorized).apiKey(key))
+		c.do(t, post("/device-sessions", `{"device_id":"dev-1"}`, http.StatusBadRequest).apiKey(mkey).breaking())
+		ds := c.do(t, post("/device-sessions", session, http.StatusOK).apiKey(mkey))
+		var started struct {
+			Data struct {
+				SelectURL string `json:"select_url"`
+			}
+		}
+		if err := json.Unmarshal(ds.body, &started); err != nil {
+			t.Fatal(err)
+		}
+		state := chooseSupplierState(t, c.url, started.Data.SelectURL, sup.ID)
+		confirm := func(state string, want int) exchange {
+			return post("/post-login-redirect", `{"state":"`+state+`","supplier_user_id":"volt-1"}`, want).apiKey(key)
+		}
+		c.do(t, confirm("nope", http.StatusNotFound))
+		c.do(t, post("/post-login-redirect", `{"state":"`+state+`"}`, http.StatusBadRequest).apiKey(key).breaking())
+		c.do(t, confirm(state, http.StatusOK))
+		c.do(t, confirm(state, http.StatusConflict))
+		late := chooseSupplierState(t, c.url, started.Data.SelectURL, sup.ID)
+		c.clock.advance(16 * time.Minute)
+		c.do(t, confirm(late, http.StatusGone))
+	})
+}
+
+// chooseSupplierState picks supplierID on the selector at selectURL, as a
+// browser, and returns the state its login page is sent.
+func chooseSupplierState(t *testing.T, base, selectURL, supplierID string) string {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	page := fetchPage(t, c, selectURL)
+	m := csrfValue.FindStringSubmatch(page.body)
+	if m == nil {
+		t.Fatalf("no selector form: %.300s", page.body)
+	}
+	session := strings.TrimPrefix(selectURL, base+"/suppliers/select?device_session=")
+	resp, err := c.PostForm(base+"/suppliers/select", url.Values{"csrf": {m[1]}, "device_session": {session}, "supplier": {supplierID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || err != nil || loc.Query().Get("state") == "" {
+		t.Fatalf("supplier choice: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return loc.Query().Get("state")
 }
