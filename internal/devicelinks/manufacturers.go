@@ -2,6 +2,8 @@ package devicelinks
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -121,13 +123,17 @@ func (s *Service) manufacturer(ctx context.Context, idOrBrand string) (Manufactu
 }
 
 // RemoveManufacturer deletes the manufacturer (by id or brand), its keys,
-// its device sessions and the mappings to its devices.
+// its device sessions and the mappings to its devices, each device's
+// removal a webhook of its supplier.
 func (s *Service) RemoveManufacturer(ctx context.Context, idOrBrand string) error {
 	m, err := s.manufacturer(ctx, idOrBrand)
 	if err != nil {
 		return err
 	}
 	err = s.manufacturers.Delete(ctx, m.ID, func(ctx context.Context, tx *db.Tx, c clients.Client) error {
+		if err := s.announceRemoval(ctx, tx, m); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			`DELETE FROM devicelinks_states WHERE manufacturer_id = ?`,
 			`DELETE FROM devicelinks_select_states WHERE session_hash IN (SELECT token_hash FROM devicelinks_device_sessions WHERE manufacturer_id = ?)`,
@@ -143,6 +149,36 @@ func (s *Service) RemoveManufacturer(ctx context.Context, idOrBrand string) erro
 	})
 	if err != nil {
 		return fmt.Errorf("devicelinks: %w", err)
+	}
+	return nil
+}
+
+// announceRemoval records, for every mapping to m's devices, the removal
+// of each device (its webhook): the mappings go with the manufacturer.
+func (s *Service) announceRemoval(ctx context.Context, tx *db.Tx, m Manufacturer) error {
+	type gone struct {
+		u          userData
+		supplierID string
+	}
+	list, err := db.QueryAll(ctx, tx, func(rows *sql.Rows) (g gone, err error) {
+		var devices string
+		if err := rows.Scan(&g.supplierID, &g.u.SupplierUserID, &g.u.NoxUserID, &devices); err != nil {
+			return g, err
+		}
+		return g, json.Unmarshal([]byte(devices), &g.u.Devices)
+	}, `SELECT supplier_id, supplier_user_id, nox_user_id, devices FROM devicelinks_mappings WHERE manufacturer_id = ?
+		ORDER BY supplier_id, supplier_user_id`, m.ID)
+	if err != nil {
+		return err
+	}
+	for _, g := range list {
+		for i, d := range g.u.Devices {
+			err := s.emit(ctx, tx, g.supplierID, EventDeviceRemoved, linkResult{NoxUserID: g.u.NoxUserID, SupplierUserID: g.u.SupplierUserID,
+				Manufacturer: m.Brand, DeviceID: d.ID, Devices: g.u.Devices[i+1:]})
+			if err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/linkbox/linkbox/internal/app"
 	"github.com/linkbox/linkbox/internal/clocktest"
 	"github.com/linkbox/linkbox/internal/dbtest"
+	"github.com/linkbox/linkbox/internal/devicelinks"
 )
 
 // TestSweep: sessions and states go a day after they expire, events after
@@ -72,13 +73,28 @@ func equal(a, b map[string]int) bool {
 	return len(a) == len(b)
 }
 
-// TestRemovalsTakeTheirRows: deleting a supplier takes its select states;
-// removing a manufacturer, its device sessions.
+// TestRemovalsTakeTheirRows: removing a manufacturer takes the mappings to
+// its devices, each removal a webhook, and its device sessions; deleting a
+// supplier takes its select states.
 func TestRemovalsTakeTheirRows(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, dbURL string) {
 		h := newHub(t, dbURL, app.Options{}, false)
 		dl := h.st.Server.DeviceLinks
 		c := browser(t)
+		result(t, h.flow, mustGet(t, c, callbackURL(t, c, authorizeURL(t, c, h.flow, h.link(t, "u1", "en")))))
+		connected := h.hooks.next(t)
+		if err := dl.RemoveManufacturer(t.Context(), "fake"); err != nil {
+			t.Fatal(err)
+		}
+		if d := h.hooks.next(t); d.event.Type != devicelinks.EventDeviceRemoved || d.data["device_id"] != "hp-1" ||
+			d.data["nox_user_id"] != connected.data["nox_user_id"] || d.data["devices"] != nil {
+			t.Fatalf("the removal's webhook: %+v %v", d.event, d.data)
+		}
+		var err error
+		if _, h.mfrKey, err = dl.AddManufacturer(t.Context(), devicelinks.NewManufacturer{Brand: "fake", Name: "Fake Heat",
+			AuthorizeURL: h.fake.URL + "/authorize", TokenURL: h.fake.URL + "/token", ClientID: "c", ClientSecret: "s"}); err != nil {
+			t.Fatal(err)
+		}
 		h.chooseSupplier(t, c, h.session(t, "dev-1"))
 		count := func(table string) int {
 			t.Helper()
