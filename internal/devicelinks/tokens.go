@@ -19,11 +19,11 @@ var errNoToken = errs.E(errs.Conflict, "no_manufacturer_token", "The mapping has
 
 // storedToken is a mapping's manufacturer token as the store keeps it.
 type storedToken struct {
-	m              Manufacturer
-	sealedAccess   string
-	sealedRefresh  string
-	tok            *oauth2.Token
-	supplierID, id string
+	m                  Manufacturer
+	sealedAccess       string
+	sealedRefresh      string
+	tok                *oauth2.Token
+	supplierID, userID string
 }
 
 // token returns a live access token of the supplier user's mapping and
@@ -66,7 +66,7 @@ func (s *Service) refresh(ctx context.Context, st storedToken) (*oauth2.Token, e
 	defer cancel()
 	tok, err := conf.TokenSource(ctx, st.tok).Token()
 	if err != nil {
-		return nil, fmt.Errorf("devicelinks: refresh the token of %s/%s at %s: %w", st.supplierID, st.id, st.m.Brand, err)
+		return nil, fmt.Errorf("devicelinks: refresh the token of %s/%s at %s: %w", st.supplierID, st.userID, st.m.Brand, err)
 	}
 	if tok.AccessToken == st.tok.AccessToken {
 		return tok, nil
@@ -78,18 +78,18 @@ func (s *Service) refresh(ctx context.Context, st storedToken) (*oauth2.Token, e
 	err = s.db.InTx(context.WithoutCancel(ctx), func(ctx context.Context, tx *db.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE devicelinks_mappings SET access_token = ?, refresh_token = ?, token_expiry = ?
 			WHERE supplier_id = ? AND supplier_user_id = ? AND access_token = ?`,
-			s.keys.Seal(sealToken, []byte(tok.AccessToken)), refresh, tok.Expiry.UnixMilli(), st.supplierID, st.id, st.sealedAccess)
+			s.keys.Seal(sealToken, []byte(tok.AccessToken)), refresh, tok.Expiry.UnixMilli(), st.supplierID, st.userID, st.sealedAccess)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("devicelinks: store the refreshed token of %s/%s: %w", st.supplierID, st.id, err)
+		return nil, fmt.Errorf("devicelinks: store the refreshed token of %s/%s: %w", st.supplierID, st.userID, err)
 	}
 	return tok, nil
 }
 
 // storedToken reads and opens the mapping's token.
 func (s *Service) storedToken(ctx context.Context, supplierID, userID string) (storedToken, error) {
-	st := storedToken{supplierID: supplierID, id: userID}
+	st := storedToken{supplierID: supplierID, userID: userID}
 	var mid string
 	var expiry int64
 	err := s.db.QueryRow(ctx, `SELECT manufacturer_id, access_token, refresh_token, token_expiry FROM devicelinks_mappings
