@@ -48,14 +48,17 @@ func serveSelf(t *testing.T, dbURL, addr string) *exec.Cmd {
 }
 
 // TestRentsSurviveKill sends 200 rents, each with its own Idempotency-Key,
-// at a `linkbox serve` on SQLite and kills it with SIGKILL while they run.
+// at a `linkbox serve` and kills it with SIGKILL while they run.
 // After a restart every rent is sent again with its key: each one answered
 // before the kill answers the same rental again, the others rent now, and
 // in the end there are exactly 200 rentals on 200 distinct numbers, 200
 // debits, and balances that are their ledgers' sums.
 func TestRentsSurviveKill(t *testing.T) {
+	dbtest.Each(t, rentsSurviveKill)
+}
+
+func rentsSurviveKill(t *testing.T, dbURL string) {
 	const rents, perUser, cost = 200, 20, 100 // credits: 0.05 at the default credit value
-	dbURL := dbtest.SQLite(t)
 	pool := "number,country,operator,services,gateway,sim\n"
 	for i := range rents {
 		pool += fmt.Sprintf("+1202555%04d,US,verizon,telegram,,\n", i)
@@ -203,5 +206,16 @@ func TestRentsSurviveKill(t *testing.T) {
 		if !ids[num.RentalID] {
 			t.Errorf("a number is held by %q, not one of the rentals answered", num.RentalID)
 		}
+	}
+	// No rental without its debit, no debit without its rental.
+	var orphans int
+	err := dbtest.Open(t, dbURL).QueryRow(t.Context(), `SELECT
+		(SELECT COUNT(*) FROM numbers_rentals r WHERE NOT EXISTS
+			(SELECT 1 FROM numbers_ledger l WHERE l.rental_id = r.id AND l.type = 'rent' AND l.credits = -r.cost_credits)) +
+		(SELECT COUNT(*) FROM numbers_ledger l WHERE l.type = 'rent' AND NOT EXISTS
+			(SELECT 1 FROM numbers_rentals r WHERE r.id = l.rental_id)) +
+		(SELECT COUNT(*) FROM (SELECT rental_id FROM numbers_ledger WHERE type = 'rent' GROUP BY rental_id HAVING COUNT(*) > 1) twice)`).Scan(&orphans)
+	if err != nil || orphans != 0 {
+		t.Errorf("%d rentals without their one debit or debits without their rental (%v)", orphans, err)
 	}
 }
