@@ -1,16 +1,12 @@
 package app_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -91,12 +87,6 @@ func TestDeviceLinksCommands(t *testing.T) {
 // webhook queued arrives, signed, under the webhook-id it was queued with.
 // One the killed process was attempting comes once its lease has run out.
 func TestDeviceLinksWebhooksSurviveKill(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "linkbox")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/linkbox")
-	build.Dir = moduleRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	dbURL := dbtest.SQLite(t)
 	fake := manufacturertest.New(t)
 	hookAddr, listen := freeAddr(t), freeAddr(t)
@@ -115,7 +105,7 @@ func TestDeviceLinksWebhooksSurviveKill(t *testing.T) {
 	}
 
 	// The receiver is down: two connects and a removal queue three webhooks.
-	srv := serveBinary(t, bin, dbURL, listen)
+	srv := serveSelf(t, dbURL, listen)
 	base := "http://" + listen
 	for _, user := range []string{"u1", "u2"} {
 		deviceLink(t, base, sup["api_key"], user)
@@ -155,7 +145,7 @@ func TestDeviceLinksWebhooksSurviveKill(t *testing.T) {
 	go recv.Serve(ln)
 	t.Cleanup(func() { recv.Close() })
 
-	serveBinary(t, bin, dbURL, listen)
+	serveSelf(t, dbURL, listen)
 	want := map[string]bool{}
 	for _, m := range queued.Messages {
 		want[m.ID] = true
@@ -179,36 +169,6 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// serveBinary starts `linkbox serve` on the store, listening on addr, and waits
-// until it answers; it is killed when t ends.
-func serveBinary(t *testing.T, bin, dbURL, addr string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "LINKBOX_DATABASE_URL="+dbURL, "LINKBOX_SECRET="+strings.Repeat("s", 32),
-		"LINKBOX_LISTEN="+addr, "LINKBOX_PUBLIC_URL=http://"+addr, "LINKBOX_LOG_LEVEL=error")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("serve on %s:\n%s", addr, logs.String())
-		}
-	})
-	for range 200 {
-		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-			resp.Body.Close()
-			return cmd
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("serve did not answer on %s:\n%s", addr, logs.String())
-	return nil
 }
 
 var csrfValue = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
