@@ -89,6 +89,19 @@ func (c *Clients[R]) Update(ctx context.Context, id, name string, own Rows) erro
 	return nil
 }
 
+// Get returns the record of the live client id, read from the store (not
+// the key cache); the kind's not-found error when there is none.
+func (c *Clients[R]) Get(ctx context.Context, id string) (R, error) {
+	_, r, err := c.scan(c.db.QueryRow(ctx, c.byID, id, c.kind.Name))
+	if errors.Is(err, db.ErrNotFound) {
+		return r, c.notFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("clients: get %s: %w", id, err)
+	}
+	return r, nil
+}
+
 // RotateKey gives the client a new API key, returned only now. The key it
 // replaces keeps working for 24 hours, so the client can roll it out; keys
 // replaced before and expired since are deleted.

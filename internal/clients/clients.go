@@ -70,9 +70,9 @@ type Clients[R any] struct {
 	limiter ratelimit.Limiter
 	clock   func() time.Time
 	cache   *keyCache[R]
-	// byKey and list are the two reads joining the surface's table, written
-	// once here from its name and columns.
-	byKey, list string
+	// byKey, byID and list are the reads joining the surface's table,
+	// written once here from its name and columns.
+	byKey, byID, list string
 	notFound    *errs.Error
 }
 
@@ -88,6 +88,9 @@ func New[R any](d *db.DB, keys *secrets.Keyring, cfg Config[R]) *Clients[R] {
 		byKey: `SELECT c.id, c.name, c.created_at, k.expires_at, ` + cfg.Table.Columns + `
 			FROM client_keys k JOIN clients c ON c.id = k.client_id` + own + `
 			WHERE k.key_hash = ? AND c.kind = ? AND c.deleted_at IS NULL`,
+		byID: `SELECT c.id, c.name, c.created_at, ` + cfg.Table.Columns + `
+			FROM clients c` + own + `
+			WHERE c.id = ? AND c.kind = ? AND c.deleted_at IS NULL`,
 		list: `SELECT c.id, c.name, c.created_at, ` + cfg.Table.Columns + `
 			FROM clients c` + own + `
 			WHERE c.kind = ? AND c.deleted_at IS NULL ORDER BY c.created_at, c.id`,
@@ -100,7 +103,7 @@ func (c *Clients[R]) now() time.Time {
 	return c.clock().Truncate(time.Millisecond)
 }
 
-// scan reads a row of byKey or list: the client's columns, then extra, then
+// scan reads a row of byKey, byID or list: the client's columns, then extra, then
 // the surface's. It returns the client beside its record.
 func (c *Clients[R]) scan(row interface{ Scan(...any) error }, extra ...any) (Client, R, error) {
 	var cl Client

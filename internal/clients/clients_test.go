@@ -231,3 +231,26 @@ func TestUpdate(t *testing.T) {
 		}
 	})
 }
+
+// TestGet: a live client's record by id, from the store; another kind's,
+// a deleted one's or an unknown id is the kind's not-found.
+func TestGet(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, url string) {
+		e := newEnv(t, url)
+		sup := e.clients(supplier)
+		cl, _ := e.create(sup, "Acme")
+		r, err := sup.Get(t.Context(), cl.ID)
+		if err != nil || !same(r.Client, cl) || r.Note != "note of Acme" {
+			t.Fatalf("Get = %+v, %v", r, err)
+		}
+		m, _ := e.create(e.clients(manufacturer), "Other kind")
+		if err := sup.Delete(t.Context(), cl.ID, eraseNote); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{cl.ID, m.ID, "sup_nosuch", ""} {
+			if _, err := sup.Get(t.Context(), id); !errs.Is(err, errs.NotFound, "supplier_not_found") {
+				t.Errorf("Get(%q): %v, want supplier_not_found", id, err)
+			}
+		}
+	})
+}

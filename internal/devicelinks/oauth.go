@@ -134,16 +134,11 @@ func origins(urls []string) string {
 
 // supplier returns the live supplier of id.
 func (s *Service) supplier(ctx context.Context, id string) (Supplier, error) {
-	list, err := s.ListSuppliers(ctx)
-	if err != nil {
-		return Supplier{}, err
+	sup, err := s.suppliers.Get(ctx, id)
+	if errs.Is(err, errs.NotFound, errSupplierNotFound.Code) {
+		return Supplier{}, errSupplierNotFound
 	}
-	for _, sup := range list {
-		if sup.ID == id {
-			return sup, nil
-		}
-	}
-	return Supplier{}, errSupplierNotFound
+	return sup, err
 }
 
 // oauthConfig is the manufacturer's OAuth2 client.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -171,18 +170,13 @@ func (s *Service) SetLoginURL(ctx context.Context, id, target string) error {
 }
 
 func (s *Service) updateSupplier(ctx context.Context, id, q string, args ...any) error {
-	err := s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
-		var n int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM clients WHERE id = ? AND kind = ? AND deleted_at IS NULL`, id, supplierKind.Name).Scan(&n)
-		if errors.Is(err, db.ErrNotFound) {
-			return errSupplierNotFound
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, q, append(args, id)...)
+	err := s.suppliers.Update(ctx, id, "", func(ctx context.Context, tx *db.Tx, c clients.Client) error {
+		_, err := tx.Exec(ctx, q, append(args, c.ID)...)
 		return err
 	})
+	if errs.Is(err, errs.NotFound, errSupplierNotFound.Code) {
+		return errSupplierNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("devicelinks: %w", err)
 	}
