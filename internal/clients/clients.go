@@ -73,7 +73,7 @@ type Clients[R any] struct {
 	// byKey, byID and list are the reads joining the surface's table,
 	// written once here from its name and columns.
 	byKey, byID, list string
-	notFound    *errs.Error
+	notFound          *errs.Error
 }
 
 // New returns the clients of cfg.Kind over d, their keys hashed with keys.
