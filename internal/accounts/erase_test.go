@@ -3,7 +3,6 @@ package accounts_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -85,23 +84,6 @@ func fill(t *testing.T, d *db.DB, id string) {
 	}
 }
 
-// userTables lists the store's tables with a user_id column.
-func userTables(t *testing.T, d *db.DB) []string {
-	t.Helper()
-	q := `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND p.name = 'user_id'`
-	if d.Dialect == db.Postgres {
-		q = `SELECT table_name FROM information_schema.columns WHERE column_name = 'user_id' AND table_schema = current_schema()`
-	}
-	names, err := db.QueryAll(context.Background(), d, func(r *sql.Rows) (string, error) {
-		var s string
-		return s, r.Scan(&s)
-	}, q)
-	if err != nil || len(names) < 5 {
-		t.Fatalf("tables with user_id: %v, %v", names, err)
-	}
-	return names
-}
-
 // holdings counts the rows of the account id in each table with a user_id,
 // and its rentals' SMS, which the cascade reaches through the rentals. What
 // no cascade reaches is the erasers' (internal/app tests them wired).
@@ -110,7 +92,11 @@ func holdings(t *testing.T, d *db.DB, id string) map[string]int {
 	queries := map[string]string{
 		"numbers_sms": `SELECT COUNT(*) FROM numbers_sms WHERE rental_id = 'ren-' || ?`,
 	}
-	for _, table := range userTables(t, d) {
+	tables := dbtest.TablesWithColumn(t, d, "user_id")
+	if len(tables) < 5 {
+		t.Fatalf("tables with user_id: %v", tables)
+	}
+	for _, table := range tables {
 		queries[table] = `SELECT COUNT(*) FROM ` + table + ` WHERE user_id = ?`
 	}
 	n := map[string]int{}

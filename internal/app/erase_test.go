@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -125,17 +124,9 @@ func TestDeleteUserErasesEverything(t *testing.T) {
 // column, as the schema has them on this engine.
 func userHoldings(t *testing.T, d *db.DB, id string) map[string]int {
 	t.Helper()
-	q := `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND p.name = 'user_id'`
-	if d.Dialect == db.Postgres {
-		q = `SELECT table_name FROM information_schema.columns WHERE column_name = 'user_id' AND table_schema = current_schema()`
-	}
-	tables, err := db.QueryAll(context.Background(), d, func(r *sql.Rows) (string, error) {
-		var s string
-		err := r.Scan(&s)
-		return s, err
-	}, q)
-	if err != nil || len(tables) < 5 {
-		t.Fatalf("tables with user_id: %v, %v", tables, err)
+	tables := dbtest.TablesWithColumn(t, d, "user_id")
+	if len(tables) < 5 {
+		t.Fatalf("tables with user_id: %v", tables)
 	}
 	out := map[string]int{}
 	for _, table := range tables {

@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -91,22 +90,11 @@ func TestSMSBudget(t *testing.T) {
 	})
 }
 
-// closedPort is an address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // With LINKBOX_REDIS_URL unreachable the limits hold (each instance's own,
 // in memory), requests do not wait for Redis, and /readyz says so.
 func TestRedisDown(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, databaseURL string) {
-		c := newGuarded(t, databaseURL, map[string]string{"LINKBOX_REDIS_URL": "redis://" + closedPort(t) + "/0"})
+		c := newGuarded(t, databaseURL, map[string]string{"LINKBOX_REDIS_URL": "redis://" + freeAddr(t) + "/0"})
 		r := c.do(t, get("/readyz", http.StatusOK))
 		if r.text("status") != "ok" || r.text("redis") != "down" {
 			t.Errorf("/readyz with Redis down = %s, want status ok, redis down", r)

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -92,12 +91,7 @@ func TestMetrics(t *testing.T) {
 // TestMetricsListener: LINKBOX_METRICS_LISTEN serves /metrics on its own
 // address, without a token, and the main listener does not serve it.
 func TestMetricsListener(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t)
 	s := serve(t, map[string]string{"LINKBOX_DATABASE_URL": dbtest.SQLite(t), "LINKBOX_METRICS_LISTEN": addr})
 	if code, body := getMetrics(t, "http://"+addr+"/metrics", ""); code != http.StatusOK || !strings.Contains(body, "linkbox_sse_streams_open 0") {
 		t.Errorf("metrics listener: %d %.200q", code, body)

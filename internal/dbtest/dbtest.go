@@ -103,3 +103,23 @@ func randomHex(t testing.TB, n int) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// TablesWithColumn names the tables of d's schema that have a column
+// called column, as the engine's catalog lists them: a test that must
+// reach every table holding, say, a user_id finds a new one by itself.
+func TablesWithColumn(t testing.TB, d *db.DB, column string) []string {
+	t.Helper()
+	q := `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND p.name = ? ORDER BY 1`
+	if d.Dialect == db.Postgres {
+		q = `SELECT table_name FROM information_schema.columns WHERE column_name = ? AND table_schema = current_schema() ORDER BY 1`
+	}
+	names, err := db.QueryAll(context.Background(), d, func(r *sql.Rows) (string, error) {
+		var s string
+		err := r.Scan(&s)
+		return s, err
+	}, q, column)
+	if err != nil {
+		t.Fatalf("dbtest: tables with a %s column: %v", column, err)
+	}
+	return names
+}
