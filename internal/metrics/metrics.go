@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +30,11 @@ type Metrics struct {
 	reg        *prometheus.Registry
 	requests   *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
+	// counters and observers hold the series of each route (and status)
+	// met, so that a request does not hash its labels again: the routes
+	// are the mux's patterns, few and fixed.
+	counters  sync.Map // routeCode → prometheus.Counter
+	observers sync.Map // route → prometheus.Observer
 	refusals   *prometheus.CounterVec
 	deliveries *prometheus.CounterVec
 	groups     prometheus.Histogram
@@ -87,13 +93,35 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 			if code == 0 {
 				code = http.StatusOK
 			}
-			m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+			m.counter(route, code).Inc()
 			if !rec.stream {
-				m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+				m.observer(route).Observe(time.Since(start).Seconds())
 			}
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+type routeCode struct {
+	route string
+	code  int
+}
+
+func (m *Metrics) counter(route string, code int) prometheus.Counter {
+	k := routeCode{route, code}
+	if c, ok := m.counters.Load(k); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := m.counters.LoadOrStore(k, m.requests.WithLabelValues(route, strconv.Itoa(code)))
+	return c.(prometheus.Counter)
+}
+
+func (m *Metrics) observer(route string) prometheus.Observer {
+	if o, ok := m.observers.Load(route); ok {
+		return o.(prometheus.Observer)
+	}
+	o, _ := m.observers.LoadOrStore(route, m.latency.WithLabelValues(route))
+	return o.(prometheus.Observer)
 }
 
 // recorder keeps the status written and whether the answer is an event

@@ -129,3 +129,20 @@ func TestHandlerToken(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMiddleware is what counting a request costs: a counter and a
+// histogram of its route pattern, beside the same mux unmeasured.
+func BenchmarkMiddleware(b *testing.B) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	for name, h := range map[string]http.Handler{"bare": mux, "measured": metrics.New().Middleware(mux)} {
+		b.Run(name, func(b *testing.B) {
+			r := httptest.NewRequest("GET", "/items/42", nil)
+			w := httptest.NewRecorder()
+			b.ReportAllocs()
+			for b.Loop() {
+				h.ServeHTTP(w, r)
+			}
+		})
+	}
+}
