@@ -27,14 +27,14 @@ import (
 // Metrics is one process's registry and the instruments written to as the
 // process runs.
 type Metrics struct {
-	reg        *prometheus.Registry
-	requests   *prometheus.CounterVec
-	latency    *prometheus.HistogramVec
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
 	// counters and observers hold the series of each route (and status)
 	// met, so that a request does not hash its labels again: the routes
 	// are the mux's patterns, few and fixed.
-	counters  sync.Map // routeCode → prometheus.Counter
-	observers sync.Map // route → prometheus.Observer
+	counters   sync.Map // routeCode → prometheus.Counter
+	observers  sync.Map // route → prometheus.Observer
 	refusals   *prometheus.CounterVec
 	deliveries *prometheus.CounterVec
 	groups     prometheus.Histogram
