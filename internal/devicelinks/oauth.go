@@ -30,10 +30,7 @@ var pageFiles embed.FS
 // suppliers, 302 to one's login page) and GET /post-login-redirect (303
 // back to the manufacturer).
 func (s *Service) Pages(k *web.Kit) error {
-	if err := k.AddPages(pageFiles, "pages/*.html"); err != nil {
-		return err
-	}
-	if err := k.AddCatalogs(pageFiles, "pages/*.txt"); err != nil {
+	if err := k.AddDir(pageFiles, "pages"); err != nil {
 		return err
 	}
 	s.kit = k

@@ -60,10 +60,7 @@ func serveAsset(w http.ResponseWriter, r *http.Request) error {
 // as the API. It works without JavaScript; numbers.js adds the SMS as they
 // arrive, from the inbox stream.
 func (s *Service) Pages(k *web.Kit) error {
-	if err := k.AddPages(pageFiles, "pages/*.html"); err != nil {
-		return err
-	}
-	if err := k.AddCatalogs(pageFiles, "pages/*.txt"); err != nil {
+	if err := k.AddDir(pageFiles, "pages"); err != nil {
 		return err
 	}
 	s.kit = k

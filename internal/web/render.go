@@ -85,6 +85,16 @@ func (k *Kit) parseLayouts() error {
 	return nil
 }
 
+// AddDir adds a surface's pages and texts kept together in one directory
+// of fsys: its templates dir/*.html (AddPages) and catalogs dir/*.txt
+// (AddCatalogs).
+func (k *Kit) AddDir(fsys fs.FS, dir string) error {
+	if err := k.AddPages(fsys, dir+"/*.html"); err != nil {
+		return err
+	}
+	return k.AddCatalogs(fsys, dir+"/*.txt")
+}
+
 // AddPages adds the page templates of fsys whose names match pattern
 // (fs.Glob), each parsed inside the layout in every language. A page is
 // named by its file's name without ".html" ("connect.html" is "connect")
