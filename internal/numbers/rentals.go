@@ -115,10 +115,10 @@ func (s *Service) rentPool(ctx context.Context, userID string, q RentRequest, an
 
 // freeNumber finds a free number for q in tx and fills r with it,
 // returning its price: the cheapest operator first (the catalog is small),
-// then the first free number of that operator the index finds that serves
-// the service, is not blocked for it and not in its cooldown — no sort of
-// the pool, whose free numbers may be many. On PostgreSQL the row is locked,
-// skipping those other rents hold.
+// then a free number of that operator that serves the service, is not
+// blocked for it and not in its cooldown, read off the index of free
+// numbers — no sort of the pool, whose free numbers may be many. On
+// PostgreSQL the row is locked, skipping those other rents hold.
 func (s *Service) freeNumber(ctx context.Context, tx *db.Tx, userID string, q RentRequest, cooldownFrom int64, r *Rental) (int64, error) {
 	type offer struct {
 		operator string
@@ -137,20 +137,28 @@ func (s *Service) freeNumber(ctx context.Context, tx *db.Tx, userID string, q Re
 	if tx.Dialect() == db.Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
+	// Concurrent rents start at random points of the free numbers, in id
+	// order, and wrap around: they do not all contend for the pool's first
+	// free number, nor walk past the index entries every rent since the
+	// last vacuum left at its head.
+	pivot := ids.New("num_")
 	for _, o := range offers {
-		err := tx.QueryRow(ctx, `SELECT n.id, n.number, n.operator FROM numbers_pool n
-			WHERE n.country = ? AND n.operator = ? AND n.rental_id IS NULL AND n.source = 'pool' AND n.services LIKE ?
-				AND NOT EXISTS (SELECT 1 FROM numbers_blocked b WHERE b.number_id = n.id AND b.service = ?)
-				AND NOT EXISTS (SELECT 1 FROM numbers_rentals o WHERE o.number_id = n.id AND o.service = ?
-					AND o.user_id <> ? AND o.created_at > ?)
-			LIMIT 1`+lock,
-			q.Country, o.operator, "%,"+q.Service+",%", q.Service, q.Service, userID, cooldownFrom).
-			Scan(&r.NumberID, &r.Number, &r.Operator)
-		switch {
-		case err == nil:
-			return o.cost, nil
-		case !errors.Is(err, db.ErrNotFound):
-			return 0, err
+		for _, half := range []string{"n.id >= ?", "n.id < ?"} {
+			err := tx.QueryRow(ctx, `SELECT n.id, n.number, n.operator FROM numbers_pool n
+				WHERE n.country = ? AND n.operator = ? AND n.rental_id IS NULL AND n.source = 'pool' AND `+half+`
+					AND n.services LIKE ?
+					AND NOT EXISTS (SELECT 1 FROM numbers_blocked b WHERE b.number_id = n.id AND b.service = ?)
+					AND NOT EXISTS (SELECT 1 FROM numbers_rentals o WHERE o.number_id = n.id AND o.service = ?
+						AND o.user_id <> ? AND o.created_at > ?)
+				ORDER BY n.id LIMIT 1`+lock,
+				q.Country, o.operator, pivot, "%,"+q.Service+",%", q.Service, q.Service, userID, cooldownFrom).
+				Scan(&r.NumberID, &r.Number, &r.Operator)
+			switch {
+			case err == nil:
+				return o.cost, nil
+			case !errors.Is(err, db.ErrNotFound):
+				return 0, err
+			}
 		}
 	}
 	return 0, errNoNumbers
