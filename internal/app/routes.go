@@ -38,7 +38,7 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 
 	// What no route takes, under an API's prefix, is answered in that
 	// API's error shape, not with the mux's text/plain.
-	var h http.Handler = s.metrics.Middleware(httpx.Fallback(mux,
+	var h http.Handler = httpx.Fallback(mux,
 		httpx.API{Prefix: "/v1/", Render: httpx.RenderNested},
 		httpx.API{Prefix: "/.well-known/", Render: httpx.RenderNested},
 		httpx.API{Prefix: "/api/", Render: connect.RenderError},
@@ -50,12 +50,12 @@ func (s *Server) routes(cfg config.Config) http.Handler {
 		httpx.API{Prefix: "/events", Render: devicelinks.RenderError},
 		httpx.API{Prefix: "/device-sessions", Render: devicelinks.RenderError},
 		httpx.API{Prefix: "/post-login-redirect", Render: devicelinks.RenderError},
-	))
+	)
 	// Browser apps on LINKBOX_CORS_ORIGINS may call the Accounts and inbox
 	// APIs (and read the JWKS); Connect, Numbers and Device links are
 	// server-to-server APIs with secret keys, never called from a page.
 	h = httpx.WithCORS(cfg.CORSOrigins, "/v1/", "/.well-known/")(h)
-	h = httpx.WithAccessLog(s.log)(h)
+	h = httpx.WithAccessLog(s.log, s.metrics.Served)(h)
 	h = httpx.WithClientIP(cfg.TrustedProxies)(h)
 	h = httpx.WithSecurityHeaders(cfg.PublicURL)(h)
 	return httpx.WithRequestID(h)

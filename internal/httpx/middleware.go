@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -107,11 +108,13 @@ func peerAddr(remote string) netip.Addr {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	stream bool // the answer is an event stream
 }
 
 func (s *statusWriter) WriteHeader(code int) {
 	if s.status == 0 {
 		s.status = code
+		s.stream = s.Header().Get("Content-Type") == "text/event-stream"
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
@@ -126,10 +129,22 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach Flush and deadlines.
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// Served is what the access log tells its observers of a request once it is
+// answered: the pattern of the route that took it ("" when none did), its
+// status, how long it took, and whether it was an event stream (whose
+// duration is its client's stay, not a latency).
+type Served struct {
+	Pattern  string
+	Status   int
+	Duration time.Duration
+	Stream   bool
+}
+
 // WithAccessLog logs each request at Info level (the error adapter adds the
 // cause of a 5xx at Error), and recovers panics as 500s logged with their
-// stack.
-func WithAccessLog(log *slog.Logger) func(http.Handler) http.Handler {
+// stack. Each observer (metrics) is told of every request, from the same
+// reading of its status and duration.
+func WithAccessLog(log *slog.Logger, observers ...func(Served)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -144,8 +159,15 @@ func WithAccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 						http.Error(sw, "Internal server error", http.StatusInternalServerError)
 					}
 				}
+				d := time.Since(start)
 				log.InfoContext(r.Context(), "request", "method", r.Method, "path", LogPath(r),
-					"status", sw.status, "duration", time.Since(start), "ip", ClientIP(r).String())
+					"status", sw.status, "duration", d, "ip", ClientIP(r).String())
+				if len(observers) > 0 {
+					served := Served{Pattern: r.Pattern, Status: cmp.Or(sw.status, http.StatusOK), Duration: d, Stream: sw.stream}
+					for _, o := range observers {
+						o(served)
+					}
+				}
 			}()
 			next.ServeHTTP(sw, r)
 		})

@@ -5,7 +5,7 @@
 // pools), and the Go runtime and process collectors.
 //
 // The packages it measures do not import it: each offers a hook or a
-// reading (ratelimit.Observed, outbox.Outbox.Observe and Depths,
+// reading (httpx.WithAccessLog's observers, ratelimit.Observed, outbox.Outbox.Observe and Depths,
 // db.Options.OnGroupCommit and DB.Pools, inbox.Service.OpenStreams), and
 // the app connects them here.
 package metrics
@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/linkbox/linkbox/internal/httpx"
 )
 
 // Metrics is one process's registry and the instruments written to as the
@@ -77,29 +79,19 @@ func New() *Metrics {
 // would let any client add label values without end.
 const Unmatched = "unmatched"
 
-// Middleware counts every request under the pattern of the route that took
-// it ("GET /v1/inbox/{id}"), with its status and latency. It must wrap the
-// mux, which sets the pattern on the request it is handed.
-func (m *Metrics) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &recorder{ResponseWriter: w}
-		defer func() {
-			route := r.Pattern
-			if route == "" {
-				route = Unmatched
-			}
-			code := rec.status
-			if code == 0 {
-				code = http.StatusOK
-			}
-			m.counter(route, code).Inc()
-			if !rec.stream {
-				m.observer(route).Observe(time.Since(start).Seconds())
-			}
-		}()
-		next.ServeHTTP(rec, r)
-	})
+// Served counts one request under the pattern of the route that took it
+// ("GET /v1/inbox/{id}"; Unmatched when none did), with its status and,
+// unless it was an event stream, its latency: the access log's observer
+// (httpx.WithAccessLog), which has timed it already.
+func (m *Metrics) Served(s httpx.Served) {
+	route := s.Pattern
+	if route == "" {
+		route = Unmatched
+	}
+	m.counter(route, s.Status).Inc()
+	if !s.Stream {
+		m.observer(route).Observe(s.Duration.Seconds())
+	}
 }
 
 type routeCode struct {
@@ -123,33 +115,6 @@ func (m *Metrics) observer(route string) prometheus.Observer {
 	o, _ := m.observers.LoadOrStore(route, m.latency.WithLabelValues(route))
 	return o.(prometheus.Observer)
 }
-
-// recorder keeps the status written and whether the answer is an event
-// stream.
-type recorder struct {
-	http.ResponseWriter
-	status int
-	stream bool
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-		r.stream = r.Header().Get("Content-Type") == "text/event-stream"
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.WriteHeader(http.StatusOK)
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection (flushes, the
-// streams' deadlines).
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // Refused counts one refusal by the named limit (ratelimit.Observed's hook).
 func (m *Metrics) Refused(limit string) { m.refusals.WithLabelValues(limit).Inc() }
