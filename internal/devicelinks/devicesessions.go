@@ -10,7 +10,6 @@ import (
 	"unicode"
 
 	"github.com/linkbox/linkbox/internal/db"
-	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/ids"
 	"github.com/linkbox/linkbox/internal/ratelimit"
@@ -21,17 +20,6 @@ import (
 // logs in there; the supplier confirms its user (POST /post-login-redirect)
 // and sends the browser to GET /post-login-redirect, which maps the device
 // and returns the browser to the manufacturer.
-
-var (
-	errMissingDevice     = errs.E(errs.Invalid, "missing_field", "device_id is required")
-	errInvalidDevice     = errs.E(errs.Invalid, "invalid_field", "device_id must have 1 to 255 printable characters")
-	errInvalidReturn     = errs.E(errs.Invalid, "invalid_field", "redirect_uri must be an absolute https URL (http only on localhost or 127.0.0.1), without user info or fragment")
-	errMissingState      = errs.E(errs.Invalid, "missing_field", "state is required")
-	errMissingSupplierID = errs.E(errs.Invalid, "missing_field", "supplier_user_id is required")
-	errSelectNotFound    = errs.E(errs.NotFound, "state_not_found", "No supplier login is waiting with this state")
-	errSelectUsed        = errs.E(errs.Conflict, "state_used", "This state has been used already")
-	errSelectExpired     = errs.E(errs.Gone, "state_expired", "This state has expired: its 15 minutes are over")
-)
 
 // deviceSessionRequest is the body of POST /device-sessions.
 type deviceSessionRequest struct {

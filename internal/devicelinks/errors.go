@@ -1,6 +1,7 @@
 package devicelinks
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -33,13 +34,41 @@ import (
 //	429     rate_limited            over 100 requests/s (burst 200) per supplier, or 30 wrong keys per minute from one IP
 //	500     internal_error          a fault of ours, logged with the request id
 //
-// Every 4xx leaves the store as it was.
+// Every 4xx leaves the store as it was. The hosted pages' errors
+// (link_session_not_found, link_session_expired, device_session_not_found,
+// device_session_expired, invalid_state, login_not_confirmed) are the web
+// kit's error pages, with their kind's status.
 var (
-	errInvalidAPIKey   = errs.E(errs.Unauthorized, "invalid_api_key", "Invalid API key")
-	errMissingRedirect = errs.E(errs.Invalid, "missing_field", "redirect_uri is required")
-	errUnregistered    = errs.E(errs.Invalid, "unregistered_redirect_uri", "redirect_uri is not one of the supplier's registered redirect URIs")
-	errInvalidUserID   = errs.E(errs.Invalid, "invalid_field", "supplier_user_id must have 1 to 255 printable characters")
-	errInvalidLanguage = errs.E(errs.Invalid, "invalid_field", "language must be a BCP 47 language tag")
+	errInvalidAPIKey         = errs.E(errs.Unauthorized, "invalid_api_key", "Invalid API key")
+	errMissingRedirect       = errs.E(errs.Invalid, "missing_field", "redirect_uri is required")
+	errUnregistered          = errs.E(errs.Invalid, "unregistered_redirect_uri", "redirect_uri is not one of the supplier's registered redirect URIs")
+	errInvalidUserID         = errs.E(errs.Invalid, "invalid_field", "supplier_user_id must have 1 to 255 printable characters")
+	errInvalidLanguage       = errs.E(errs.Invalid, "invalid_field", "language must be a BCP 47 language tag")
+	errMissingDevice         = errs.E(errs.Invalid, "missing_field", "device_id is required")
+	errInvalidDevice         = errs.E(errs.Invalid, "invalid_field", "device_id must have 1 to 255 printable characters")
+	errInvalidReturn         = errs.E(errs.Invalid, "invalid_field", "redirect_uri must be an absolute https URL (http only on localhost or 127.0.0.1), without user info or fragment")
+	errMissingState          = errs.E(errs.Invalid, "missing_field", "state is required")
+	errMissingSupplierID     = errs.E(errs.Invalid, "missing_field", "supplier_user_id is required")
+	errSelectNotFound        = errs.E(errs.NotFound, "state_not_found", "No supplier login is waiting with this state")
+	errSelectUsed            = errs.E(errs.Conflict, "state_used", "This state has been used already")
+	errSelectExpired         = errs.E(errs.Gone, "state_expired", "This state has expired: its 15 minutes are over")
+	errInvalidSince          = errs.E(errs.Invalid, "invalid_field", "since must be an event's seq, a whole number ≥ 0")
+	errInvalidLimit          = errs.E(errs.Invalid, "invalid_field", fmt.Sprintf("limit must be a whole number from 1 to %d", maxEventsPage))
+	errSessionNotFound       = errs.E(errs.NotFound, "link_session_not_found", "This link does not exist")
+	errSessionExpired        = errs.E(errs.Gone, "link_session_expired", "This link has expired; go back to your supplier and try again")
+	errStateUnknown          = errs.E(errs.Invalid, "invalid_state", "This sign-in answer is not one we asked for")
+	errDeviceSessionNotFound = errs.E(errs.NotFound, "device_session_not_found", "This link does not exist")
+	errDeviceSessionExpired  = errs.E(errs.Gone, "device_session_expired", "This link has expired; go back to the app you came from and try again")
+	errNotConfirmed          = errs.E(errs.Conflict, "login_not_confirmed", "Your supplier has not confirmed your login yet; reload this page in a moment")
+	errSettingsNotObject     = errs.E(errs.Invalid, "invalid_body", "The settings must be one JSON object")
+	errSettingsTooLarge      = errs.E(errs.TooLarge, "body_too_large", fmt.Sprintf("The settings must not exceed %d bytes", maxSettings))
+	errNoIfMatch             = errs.E(errs.Conflict, "precondition_required", "Send If-Match with the settings' ETag (from GET) to change them")
+	errETagMismatch          = errs.E(errs.Conflict, "precondition_failed", "The settings have changed since this ETag: GET them again")
+	errNotJSON               = errs.E(errs.Invalid, "unsupported_media_type", "Content-Type must be application/json")
+	errSupplierNotFound      = errs.E(errs.NotFound, "supplier_not_found", "No supplier has this id")
+	errUserNotFound          = errs.E(errs.NotFound, "user_not_found", "No mapping for this supplier_user_id")
+	errDeviceNotFound        = errs.E(errs.NotFound, "device_not_found", "The user has no device with this id")
+	errNoToken               = errs.E(errs.Conflict, "no_manufacturer_token", "The mapping has no manufacturer token") // section 2: the manufacturer vouched for the device itself
 )
 
 // rateLimited is the 429 of a request rate limit.

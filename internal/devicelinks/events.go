@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	"github.com/linkbox/linkbox/internal/db"
-	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/httpx"
 	"github.com/linkbox/linkbox/internal/ids"
 	"github.com/linkbox/linkbox/internal/webhooks"
@@ -109,11 +108,6 @@ func (s *Service) Endpoint(ctx context.Context, owner string) (string, string, e
 const (
 	eventsPage    = 100
 	maxEventsPage = 1000
-)
-
-var (
-	errInvalidSince = errs.E(errs.Invalid, "invalid_field", "since must be an event's seq, a whole number ≥ 0")
-	errInvalidLimit = errs.E(errs.Invalid, "invalid_field", fmt.Sprintf("limit must be a whole number from 1 to %d", maxEventsPage))
 )
 
 // eventsData is a page of GET /events: the events after since, oldest

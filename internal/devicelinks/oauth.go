@@ -44,11 +44,6 @@ func (s *Service) Pages(k *web.Kit) error {
 	return nil
 }
 
-var (
-	errSessionNotFound = errs.E(errs.NotFound, "link_session_not_found", "This link does not exist")
-	errSessionExpired  = errs.E(errs.Gone, "link_session_expired", "This link has expired; go back to your supplier and try again")
-)
-
 // session is a link session as the pages read it.
 type session struct {
 	hash, supplierID, supplierUserID, redirectURI, language string
@@ -189,8 +184,6 @@ func (s *Service) chooseBrand(w http.ResponseWriter, r *http.Request) error {
 	http.Redirect(w, r, conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), http.StatusFound)
 	return nil
 }
-
-var errStateUnknown = errs.E(errs.Invalid, "invalid_state", "This sign-in answer is not one we asked for")
 
 // oauthState is a state row, claimed by the callback.
 type oauthState struct {

@@ -10,19 +10,12 @@ import (
 	"time"
 
 	"github.com/linkbox/linkbox/internal/db"
-	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/ids"
 	"github.com/linkbox/linkbox/internal/web"
 )
 
 // The pages of section 2: the supplier selector and the browser's return
 // from the supplier's login.
-
-var (
-	errDeviceSessionNotFound = errs.E(errs.NotFound, "device_session_not_found", "This link does not exist")
-	errDeviceSessionExpired  = errs.E(errs.Gone, "device_session_expired", "This link has expired; go back to the app you came from and try again")
-	errNotConfirmed          = errs.E(errs.Conflict, "login_not_confirmed", "Your supplier has not confirmed your login yet; reload this page in a moment")
-)
 
 // deviceSession is a manufacturer's session as the pages read it.
 type deviceSession struct {

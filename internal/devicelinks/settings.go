@@ -33,14 +33,6 @@ const emptyETag = `"empty"`
 // manufacturer of their mapping.
 const settingsKind = "devicesettings"
 
-var (
-	errSettingsNotObject = errs.E(errs.Invalid, "invalid_body", "The settings must be one JSON object")
-	errSettingsTooLarge  = errs.E(errs.TooLarge, "body_too_large", fmt.Sprintf("The settings must not exceed %d bytes", maxSettings))
-	errNoIfMatch         = errs.E(errs.Conflict, "precondition_required", "Send If-Match with the settings' ETag (from GET) to change them")
-	errETagMismatch      = errs.E(errs.Conflict, "precondition_failed", "The settings have changed since this ETag: GET them again")
-	errNotJSON           = errs.E(errs.Invalid, "unsupported_media_type", "Content-Type must be application/json")
-)
-
 // settingsData is a user's settings as GET and PUT answer them; the ETag
 // is also the header's.
 type settingsData struct {

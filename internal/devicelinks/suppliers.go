@@ -141,8 +141,6 @@ func (s *Service) DeleteSupplier(ctx context.Context, id string) error {
 	return nil
 }
 
-var errSupplierNotFound = errs.E(errs.NotFound, "supplier_not_found", "No supplier has this id")
-
 // SetWebhook sets the supplier's webhook URL and gives it a new secret,
 // returned only now (sealed at rest). The secret also signs the query
 // parameters of the redirect back to the supplier.

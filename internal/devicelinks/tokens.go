@@ -10,12 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/linkbox/linkbox/internal/db"
-	"github.com/linkbox/linkbox/internal/errs"
 )
-
-// errNoToken: the mapping holds no manufacturer token (the manufacturer
-// vouched for the device itself, section 2).
-var errNoToken = errs.E(errs.Conflict, "no_manufacturer_token", "The mapping has no manufacturer token")
 
 // storedToken is a mapping's manufacturer token as the store keeps it.
 type storedToken struct {

@@ -8,13 +8,7 @@ import (
 	"slices"
 
 	"github.com/linkbox/linkbox/internal/db"
-	"github.com/linkbox/linkbox/internal/errs"
 	"github.com/linkbox/linkbox/internal/httpx"
-)
-
-var (
-	errUserNotFound   = errs.E(errs.NotFound, "user_not_found", "No mapping for this supplier_user_id")
-	errDeviceNotFound = errs.E(errs.NotFound, "device_not_found", "The user has no device with this id")
 )
 
 // userData is a supplier user's mapping as GET /users/{id} answers it.
