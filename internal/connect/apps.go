@@ -60,8 +60,8 @@ func newApp(returnURLs []string, otpTTL time.Duration) (App, error) {
 	if otpTTL == 0 {
 		otpTTL = defaultOTPTTL
 	}
-	if otpTTL < minOTPTTL || otpTTL > maxOTPTTL {
-		return App{}, errs.E(errs.Invalid, "invalid_otp_ttl", "The OTP lifetime must be between 30s and 1h")
+	if err := checkOTPTTL(otpTTL); err != nil {
+		return App{}, err
 	}
 	if len(returnURLs) == 0 {
 		return App{}, errs.E(errs.Invalid, "invalid_return_url", "An app needs at least one return URL")
@@ -76,6 +76,14 @@ func newApp(returnURLs []string, otpTTL time.Duration) (App, error) {
 		}
 	}
 	return App{ReturnURLs: urls, OTPTTL: otpTTL}, nil
+}
+
+// checkOTPTTL accepts an app's OTP lifetime: 30 s to 1 h.
+func checkOTPTTL(ttl time.Duration) error {
+	if ttl < minOTPTTL || ttl > maxOTPTTL {
+		return errs.E(errs.Invalid, "invalid_otp_ttl", "The OTP lifetime must be between 30s and 1h")
+	}
+	return nil
 }
 
 // checkReturnURL accepts an absolute https URL, or http on the local machine
@@ -144,7 +152,7 @@ type AppUpdate struct {
 func (s *Service) UpdateApp(ctx context.Context, id string, u AppUpdate) (App, error) {
 	var urls []byte
 	if len(u.ReturnURLs) > 0 {
-		checked, err := newApp(u.ReturnURLs, u.OTPTTL)
+		checked, err := newApp(u.ReturnURLs, 0) // the URLs, checked as CreateApp checks them
 		if err != nil {
 			return App{}, err
 		}
@@ -152,8 +160,10 @@ func (s *Service) UpdateApp(ctx context.Context, id string, u AppUpdate) (App, e
 			return App{}, fmt.Errorf("connect: encode return URLs: %w", err)
 		}
 	}
-	if u.OTPTTL != 0 && (u.OTPTTL < minOTPTTL || u.OTPTTL > maxOTPTTL) {
-		return App{}, errs.E(errs.Invalid, "invalid_otp_ttl", "The OTP lifetime must be between 30s and 1h")
+	if u.OTPTTL != 0 {
+		if err := checkOTPTTL(u.OTPTTL); err != nil {
+			return App{}, err
+		}
 	}
 	err := s.apps.Update(ctx, id, u.Name, func(ctx context.Context, tx *db.Tx, c clients.Client) error {
 		_, err := tx.Exec(ctx, `UPDATE connect_apps SET

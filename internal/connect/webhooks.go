@@ -56,8 +56,6 @@ type otpEventData struct {
 	Attempts  int    `json:"attempts"`   // wrong codes tried
 }
 
-var errBadWebhookURL = func(err error) error { return errs.E(errs.Invalid, "invalid_url", err.Error()) }
-
 const sealWebhook = "connect-webhook-secret"
 
 // SetWebhook sets the URL the app's webhooks go to and returns its new
@@ -68,7 +66,7 @@ func (s *Service) SetWebhook(ctx context.Context, id, target string) (string, er
 	var secret, sealed string
 	if target != "" {
 		if err := webhooks.CheckURL(target); err != nil {
-			return "", errBadWebhookURL(err)
+			return "", errs.E(errs.Invalid, "invalid_url", err.Error())
 		}
 		var err error
 		if secret, err = webhooks.NewSecret(); err != nil {

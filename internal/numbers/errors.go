@@ -51,6 +51,26 @@ var (
 	errNumberUnknown = errs.E(errs.NotFound, "number_not_found", "No such number in the pool")
 	errNumberBusy    = errs.E(errs.Conflict, "number_busy", "The number is rented: wait until its rental ends")
 	errBadInput      = errs.E(errs.Invalid, "invalid_input", "Invalid value")
+	errNoUpstream    = errs.E(errs.NotFound, "no_upstream", "No upstream provider is configured (LINKBOX_SMSACTIVATE_URL)")
+)
+
+// Errors of the gateway webhook; none stores anything.
+var (
+	errBadSignature  = errs.E(errs.Unauthorized, "bad_signature", "Invalid signature")
+	errStaleStamp    = errs.E(errs.Unauthorized, "stale_timestamp", "X-Timestamp is missing or outside the 5-minute window")
+	errNoGateway     = errs.E(errs.NotFound, "gateway_not_found", "Unknown gateway")
+	errBadEvent      = errs.E(errs.Invalid, "invalid_event", "Invalid webhook body")
+	errGatewayName   = errs.E(errs.Invalid, "invalid_name", "A gateway needs a name")
+	errNoSuchGateway = errs.E(errs.NotFound, "gateway_not_found", "No gateway has this id")
+)
+
+// Errors of the upstream, in the Numbers API's shape (NO_NUMBERS and an
+// unknown service or country are errNoNumbers).
+var (
+	errUpstreamBalance  = errs.E(errs.Unavailable, "upstream_no_balance", "No number can be bought right now: try again later")
+	errUpstream         = errs.E(errs.Unavailable, "upstream_error", "The number provider is unavailable: try again later")
+	errUpstreamTooEarly = errs.E(errs.Conflict, "upstream_too_early", "The number provider does not allow cancelling this number yet: try again in a few minutes")
+	errUpstreamRefused  = errs.E(errs.Conflict, "upstream_refused", "The number provider refused to cancel this number: finish it instead")
 )
 
 // statusOf overrides the status of the kinds errs has no status for (402, 422).

@@ -29,16 +29,6 @@ const (
 	maxWebhookBody  = 64 << 10
 )
 
-// Errors of the gateway webhook; none stores anything.
-var (
-	errBadSignature  = errs.E(errs.Unauthorized, "bad_signature", "Invalid signature")
-	errStaleStamp    = errs.E(errs.Unauthorized, "stale_timestamp", "X-Timestamp is missing or outside the 5-minute window")
-	errNoGateway     = errs.E(errs.NotFound, "gateway_not_found", "Unknown gateway")
-	errBadEvent      = errs.E(errs.Invalid, "invalid_event", "Invalid webhook body")
-	errGatewayName   = errs.E(errs.Invalid, "invalid_name", "A gateway needs a name")
-	errNoSuchGateway = errs.E(errs.NotFound, "gateway_not_found", "No gateway has this id")
-)
-
 // Gateway is an SMS Gateway for Android device.
 type Gateway struct {
 	ID, Name  string

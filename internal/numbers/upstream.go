@@ -44,15 +44,6 @@ const (
 	oweDone   = "done"
 )
 
-// Errors of the upstream, in the Numbers API's shape (NO_NUMBERS and an
-// unknown service or country are errNoNumbers).
-var (
-	errUpstreamBalance  = errs.E(errs.Unavailable, "upstream_no_balance", "No number can be bought right now: try again later")
-	errUpstream         = errs.E(errs.Unavailable, "upstream_error", "The number provider is unavailable: try again later")
-	errUpstreamTooEarly = errs.E(errs.Conflict, "upstream_too_early", "The number provider does not allow cancelling this number yet: try again in a few minutes")
-	errUpstreamRefused  = errs.E(errs.Conflict, "upstream_refused", "The number provider refused to cancel this number: finish it instead")
-)
-
 // upstream is the configured provider.
 type upstream struct {
 	c      *smsactivate.Client
@@ -299,9 +290,6 @@ func (s *Service) cancelUpstream(ctx context.Context, userID, id string, decide 
 	}
 	return true, nil
 }
-
-// errNoUpstream: no upstream provider is configured.
-var errNoUpstream = errs.E(errs.NotFound, "no_upstream", "No upstream provider is configured (LINKBOX_SMSACTIVATE_URL)")
 
 // UpstreamBalance is the upstream account's balance (getBalance), in
 // micro-units of its currency.
