@@ -2,7 +2,6 @@ package accounts
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -40,9 +39,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 // by id, SweepBatch per transaction.
 func (s *Service) sweepPending(ctx context.Context, cutoff int64) error {
 	err := db.WalkKeys(func(after string) ([]string, error) {
-		return db.QueryAll(ctx, s.db, func(rows *sql.Rows) (id string, err error) {
-			return id, rows.Scan(&id)
-		}, `SELECT id FROM users WHERE id > ? AND created_at <= ? AND `+lapsedPending+` ORDER BY id LIMIT ?`,
+		return db.QueryAll(ctx, s.db, db.Column[string], `SELECT id FROM users WHERE id > ? AND created_at <= ? AND `+lapsedPending+` ORDER BY id LIMIT ?`,
 			after, cutoff, cutoff, db.SweepBatch)
 	}, func(ids []string) error {
 		return s.dropLapsedPending(ctx, ids, cutoff)

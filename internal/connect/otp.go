@@ -2,7 +2,6 @@ package connect
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -181,9 +180,7 @@ func deadOTPReason(ctx context.Context, tx *db.Tx, appID string, q verifyOTPRequ
 // dropOTPs deletes the OTPs matching where, a condition on otps taking args,
 // and erases their codes from the inbox.
 func (s *Service) dropOTPs(ctx context.Context, tx *db.Tx, where string, args ...any) error {
-	nums, err := db.QueryAll(ctx, tx, func(rows *sql.Rows) (num int64, err error) {
-		return num, rows.Scan(&num)
-	}, `DELETE FROM otps WHERE `+where+` RETURNING message_id`, args...)
+	nums, err := db.QueryAll(ctx, tx, db.Column[int64], `DELETE FROM otps WHERE `+where+` RETURNING message_id`, args...)
 	if err != nil {
 		return err
 	}

@@ -107,20 +107,13 @@ func (s *Service) spendPair(ctx context.Context, tx *db.Tx, token string, now ti
 	if err != nil {
 		return t, err
 	}
-	spent, err := db.QueryAll(ctx, tx, scanText, `UPDATE link_tokens SET used_at = ?
+	spent, err := db.QueryAll(ctx, tx, db.Column[string], `UPDATE link_tokens SET used_at = ?
 		WHERE app_id = ? AND external_user_id = ? AND used_at IS NULL AND expires_at > ?
 		RETURNING token_hash`, now.UnixMilli(), t.appID, t.extID, now.UnixMilli())
 	if err != nil || slices.Contains(spent, hash) {
 		return t, err
 	}
 	return t, tokenDead(ctx, tx, hash)
-}
-
-// scanText reads a row of one text column.
-func scanText(rows *sql.Rows) (string, error) {
-	var v string
-	err := rows.Scan(&v)
-	return v, err
 }
 
 // DenyLink spends the token without linking and returns the app's return URL.
@@ -216,7 +209,7 @@ func (s *Service) UnlinkApp(ctx context.Context, userID, appID string) error {
 		if err != nil {
 			return err
 		}
-		extIDs, err := db.QueryAll(ctx, tx, scanText, `DELETE FROM links WHERE user_id = ? AND app_id = ? RETURNING external_user_id`, userID, appID)
+		extIDs, err := db.QueryAll(ctx, tx, db.Column[string], `DELETE FROM links WHERE user_id = ? AND app_id = ? RETURNING external_user_id`, userID, appID)
 		if err != nil {
 			return err
 		}

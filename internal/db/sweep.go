@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -45,9 +44,7 @@ func WalkKeys[K any](next func(after K) ([]K, error), drop func([]K) error) erro
 func (d *DB) SweepExpired(ctx context.Context, table, key, expires string, cutoff int64) (int, error) {
 	deleted := 0
 	err := WalkKeys(func(after string) ([]string, error) {
-		return QueryAll(ctx, d, func(rows *sql.Rows) (k string, err error) {
-			return k, rows.Scan(&k)
-		}, `SELECT `+key+` FROM `+table+` WHERE `+key+` > ? AND `+expires+` <= ? ORDER BY `+key+` LIMIT ?`,
+		return QueryAll(ctx, d, Column[string], `SELECT `+key+` FROM `+table+` WHERE `+key+` > ? AND `+expires+` <= ? ORDER BY `+key+` LIMIT ?`,
 			after, cutoff, SweepBatch)
 	}, func(dead []string) error {
 		return d.InTx(ctx, func(ctx context.Context, tx *Tx) error {

@@ -171,6 +171,14 @@ func ExecOne(ctx context.Context, q Querier, query string, args ...any) error {
 	return nil
 }
 
+// Column is the scan of QueryAll for rows of one column: a list of ids,
+// of names, of what a DELETE … RETURNING gave back.
+func Column[T any](rows *sql.Rows) (T, error) {
+	var v T
+	err := rows.Scan(&v)
+	return v, err
+}
+
 // QueryAll runs a query on q and returns every row, read by scan; it is
 // never nil, so an empty result encodes as []. The rows are read to the end
 // and closed before it returns: a transaction's connection runs one

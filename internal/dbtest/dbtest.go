@@ -113,11 +113,7 @@ func TablesWithColumn(t testing.TB, d *db.DB, column string) []string {
 	if d.Dialect == db.Postgres {
 		q = `SELECT table_name FROM information_schema.columns WHERE column_name = ? AND table_schema = current_schema() ORDER BY 1`
 	}
-	names, err := db.QueryAll(context.Background(), d, func(r *sql.Rows) (string, error) {
-		var s string
-		err := r.Scan(&s)
-		return s, err
-	}, q, column)
+	names, err := db.QueryAll(context.Background(), d, db.Column[string], q, column)
 	if err != nil {
 		t.Fatalf("dbtest: tables with a %s column: %v", column, err)
 	}

@@ -208,9 +208,7 @@ func (s *Service) forgetRevocations(cutoff time.Time) {
 func (s *Service) Sweep(ctx context.Context) error {
 	cutoff := s.now().Add(-revocationTTL).UnixMilli()
 	err := db.WalkKeys(func(after int64) ([]int64, error) {
-		return db.QueryAll(ctx, s.db, func(rows *sql.Rows) (id int64, err error) {
-			return id, rows.Scan(&id)
-		}, `SELECT id FROM stream_revocations WHERE id > ? AND created_at <= ? ORDER BY id LIMIT ?`, after, cutoff, db.SweepBatch)
+		return db.QueryAll(ctx, s.db, db.Column[int64], `SELECT id FROM stream_revocations WHERE id > ? AND created_at <= ? ORDER BY id LIMIT ?`, after, cutoff, db.SweepBatch)
 	}, func(ids []int64) error {
 		return s.db.InTx(ctx, func(ctx context.Context, tx *db.Tx) error {
 			_, err := tx.Exec(ctx, `DELETE FROM stream_revocations WHERE id >= ? AND id <= ? AND created_at <= ?`,

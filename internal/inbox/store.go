@@ -99,9 +99,7 @@ const liveCode = `code_sealed IS NOT NULL AND (expires_at IS NULL OR expires_at 
 // client) may also show codes erased while it was away: those erased since
 // that message was created are returned too, for the stream to report dead. The codes stay sealed: only whether there is one matters here.
 func (s *Service) recentCodes(ctx context.Context, userID string, away int64) ([]int64, error) {
-	nums, err := db.QueryAll(ctx, s.db, func(rows *sql.Rows) (num int64, err error) {
-		return num, rows.Scan(&num)
-	}, `SELECT id FROM (SELECT id, code_sealed, expires_at, code_erased_at FROM inbox_messages
+	nums, err := db.QueryAll(ctx, s.db, db.Column[int64], `SELECT id FROM (SELECT id, code_sealed, expires_at, code_erased_at FROM inbox_messages
 		WHERE user_id = ? ORDER BY id DESC LIMIT ?) recent
 		WHERE `+liveCode+` OR code_erased_at >= (SELECT created_at FROM inbox_messages WHERE id = ? AND user_id = ?)
 		ORDER BY id DESC LIMIT ?`, userID, codeWindow, s.now().UnixMilli(), away, userID, watchedCodes)

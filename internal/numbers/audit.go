@@ -2,7 +2,6 @@ package numbers
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/linkbox/linkbox/internal/db"
@@ -35,21 +34,16 @@ func (s *Service) Check(ctx context.Context) (Audit, error) {
 	if err != nil {
 		return a, fmt.Errorf("numbers: audit: %w", err)
 	}
-	text := func(rows *sql.Rows) (string, error) {
-		var v string
-		err := rows.Scan(&v)
-		return v, err
-	}
 	// An account is sound when its balance is its entries' sum and its
 	// newest entry's balance_after; one without entries holds nothing.
-	if a.Unbalanced, err = db.QueryAll(ctx, s.db, text, `SELECT a.user_id FROM numbers_accounts a
+	if a.Unbalanced, err = db.QueryAll(ctx, s.db, db.Column[string], `SELECT a.user_id FROM numbers_accounts a
 		LEFT JOIN (SELECT user_id, SUM(credits) AS total, MAX(seq) AS last FROM numbers_ledger GROUP BY user_id) l ON l.user_id = a.user_id
 		LEFT JOIN numbers_ledger e ON e.user_id = a.user_id AND e.seq = l.last
 		WHERE a.credits <> COALESCE(l.total, 0) OR a.credits <> COALESCE(e.balance_after, 0)
 		ORDER BY a.user_id`); err != nil {
 		return a, fmt.Errorf("numbers: audit ledger: %w", err)
 	}
-	if a.DoubleRented, err = db.QueryAll(ctx, s.db, text, `SELECT p.number FROM numbers_pool p WHERE
+	if a.DoubleRented, err = db.QueryAll(ctx, s.db, db.Column[string], `SELECT p.number FROM numbers_pool p WHERE
 		(SELECT COUNT(*) FROM numbers_rentals r WHERE r.number_id = p.id AND r.status IN (?, ?)) > 1
 		OR (p.rental_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM numbers_rentals r WHERE r.id = p.rental_id AND r.number_id = p.id))
 		ORDER BY p.number`, StatusWaiting, StatusReceived); err != nil {
